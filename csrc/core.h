@@ -1,0 +1,84 @@
+/* core.h: private declarations shared by the C core's files (never parsed by cffi).
+ *
+ * The engine is Unicorn's libunicorn, reached only through the function table
+ * pyhv_api_init() fills with the addresses the `unicorn` Python package already
+ * resolved, so the process holds exactly one copy of the library.
+ */
+#ifndef PYHV_CORE_H
+#define PYHV_CORE_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdbool.h>
+#include <string.h>
+#include <unicorn/unicorn.h>
+#include "abi.h"
+#include "pyhv_core.h"
+
+struct uc_api {
+    uc_err (*emu_start)(uc_engine *, uint64_t, uint64_t, uint64_t, size_t);
+    uc_err (*emu_stop)(uc_engine *);
+    uc_err (*reg_read)(uc_engine *, int, void *);
+    uc_err (*reg_write)(uc_engine *, int, const void *);
+    uc_err (*hook_add)(uc_engine *, uc_hook *, int, void *, void *, uint64_t, uint64_t, ...);
+    uc_err (*ctl)(uc_engine *, uc_control_type, ...);
+    uc_err (*context_alloc)(uc_engine *, uc_context **);
+    uc_err (*context_save)(uc_engine *, uc_context *);
+    uc_err (*vmem_read)(uc_engine *, uint64_t, uc_prot, void *, size_t);
+    const char *(*strerror)(uc_err);
+};
+extern struct uc_api uc;
+
+/* mstatus fields (privileged spec 3.1.6) */
+#define MSTATUS_SIE   (1u << 1)
+#define MSTATUS_MIE   (1u << 3)
+#define MSTATUS_SPIE  (1u << 5)
+#define MSTATUS_MPIE  (1u << 7)
+#define MSTATUS_SPP   (1u << 8)
+#define MSTATUS_MPP   (3u << 11)
+#define MSTATUS_MPRV  (1u << 17)
+#define MSTATUS_SUM   (1u << 18)
+#define MSTATUS_MXR   (1u << 19)
+
+/* mip/mie bits (3.1.9) */
+#define MIP_SSIP (1u << 1)
+#define MIP_MSIP (1u << 3)
+#define MIP_STIP (1u << 5)
+#define MIP_MTIP (1u << 7)
+#define MIP_SEIP (1u << 9)
+#define MIP_MEIP (1u << 11)
+#define MIP_S_BITS (MIP_SSIP | MIP_STIP | MIP_SEIP)
+#define MIP_M_BITS (MIP_MSIP | MIP_MTIP | MIP_MEIP)
+
+#define PROT_R 1u
+#define PROT_W 2u
+#define PROT_X 4u
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE 4096u
+
+/* Host access to CSRs.  Unicorn checks the vCPU's *current* privilege on every
+ * CSR access from the host and silently drops (or garbles) it below the CSR's
+ * level (unicorn-rv32-facts.md section 0), so every access runs at PRIV = 3. */
+uint32_t csr_get(uc_engine *u, int regid);
+void csr_set(uc_engine *u, int regid, uint32_t value);
+uint32_t reg_get(uc_engine *u, int regid);
+void reg_set(uc_engine *u, int regid, uint32_t value);
+
+/* mmu.c */
+#define PAGE0_RETRY (-2) /* fault_cause: a page-0 fetch refused as a probe; retry for real */
+bool tlb_fill(uc_engine *u, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *e, void *data);
+int stage2(struct pyhv_vm *vm, uint64_t gpa, int access, int demand, uint32_t *engine_pa, uint32_t *perms);
+uint8_t *guest_ptr(struct pyhv_vm *vm, uint64_t gpa, uint32_t len);
+uint32_t fault_cause(int access, bool page_fault);
+
+/* trap.c */
+void trap_enter(struct pyhv_vcpu *v, uint32_t cause, uint32_t epc, uint32_t tval);
+void hook_intr(uc_engine *u, uint32_t intno, void *data);
+bool hook_insn_invalid(uc_engine *u, void *data);
+void deliver_fault(struct pyhv_vcpu *v);
+bool interrupts_check(struct pyhv_vcpu *v, uint32_t pc);
+bool wfi_should_wake(struct pyhv_vcpu *v);
+int read_insn(struct pyhv_vcpu *v, uint32_t vaddr, uint32_t *insn);
+
+#endif

@@ -1,0 +1,280 @@
+/* mmu.c: the two-stage MMU.  Stage 1 is the guest's Sv32 page table (privileged
+ * spec 4.3), stage 2 maps guest-physical RAM frames to host frames of the pool
+ * (the job RISC-V's G-stage or x86 EPT does in hardware).  tlb_fill is Unicorn's
+ * UC_HOOK_TLB_FILL in UC_TLB_VIRTUAL mode: every guest TLB miss lands here.
+ * The readable twin of this file is pyhv/mmu.py; tests hold them equal.
+ */
+#include "core.h"
+
+#define PTE_V 0x01u
+#define PTE_R 0x02u
+#define PTE_W 0x04u
+#define PTE_X 0x08u
+#define PTE_U 0x10u
+#define PTE_A 0x40u
+#define PTE_D 0x80u
+
+uint32_t fault_cause(int access, bool page_fault)
+{
+    /* page faults 12/13/15, access faults 1/5/7 (privileged spec table 3.6) */
+    if (access == PYHV_ACC_FETCH)
+        return page_fault ? 12 : 1;
+    if (access == PYHV_ACC_WRITE)
+        return page_fault ? 15 : 7;
+    return page_fault ? 13 : 5;
+}
+
+static void pool_lock(struct pyhv_pool *p)
+{
+    while (__atomic_exchange_n(&p->lock, 1, __ATOMIC_ACQUIRE))
+        ;
+}
+
+static void pool_unlock(struct pyhv_pool *p)
+{
+    __atomic_store_n(&p->lock, 0, __ATOMIC_RELEASE);
+}
+
+int pyhv_pool_init(struct pyhv_pool *p)
+{
+    p->lock = 0;
+    return 0;
+}
+
+/* Hand out a zeroed frame to `owner`.  Frames are scrubbed when freed, so a
+ * frame off the free stack is already zero; we zero again only if asked by a
+ * debug build.  Returns the frame number, or -1 when the pool is empty. */
+int64_t pyhv_pool_alloc(struct pyhv_pool *p, int32_t owner)
+{
+    int64_t hfn = -1;
+    pool_lock(p);
+    if (p->nfree > 0) {
+        hfn = p->free_stack[--p->nfree];
+        p->owner[hfn] = owner;
+    }
+    pool_unlock(p);
+    return hfn;
+}
+
+/* Scrub a frame and give it back: no data ever crosses from one owner to the next. */
+int pyhv_pool_free(struct pyhv_pool *p, uint32_t hfn)
+{
+    if (hfn >= p->nframes || p->owner[hfn] < 0)
+        return -1;
+    memset(p->mem + (uint64_t)hfn * PAGE_SIZE, 0, PAGE_SIZE);
+    pool_lock(p);
+    p->owner[hfn] = -1;
+    p->free_stack[p->nfree++] = hfn;
+    pool_unlock(p);
+    return 0;
+}
+
+/* Stage 2: guest-physical -> engine-physical.  RAM goes through the s2 table
+ * (allocating a zero frame on first touch when `demand`), ROM and MMIO windows
+ * are identity-mapped.  Returns 0, or -1 for "no memory here" (access fault). */
+int stage2(struct pyhv_vm *vm, uint64_t gpa, int access, int demand, uint32_t *engine_pa, uint32_t *perms)
+{
+    uint64_t off = gpa - vm->ram_base;
+    if (gpa >= vm->ram_base && off < (uint64_t)vm->ram_frames << PAGE_SHIFT) {
+        uint32_t gfn = (uint32_t)(off >> PAGE_SHIFT);
+        uint32_t e = vm->s2[gfn];
+        if (!(e & PYHV_S2_V)) {
+            if (!demand || vm->frames_owned >= vm->frame_limit)
+                return -1;
+            int64_t hfn = pyhv_pool_alloc(vm->pool, vm->id);
+            if (hfn < 0)
+                return -1;
+            e = ((uint32_t)hfn << PAGE_SHIFT) | PYHV_S2_V | PYHV_S2_R | PYHV_S2_W | PYHV_S2_X;
+            vm->s2[gfn] = e;
+            vm->frames_owned++;
+        }
+        *engine_pa = vm->pool->uc_base + (e & ~0xfffu) + (uint32_t)(off & 0xfff);
+        *perms = (e >> 1) & 7u; /* S2_R/W/X sit one bit above PROT_R/W/X */
+        return 0;
+    }
+    for (uint32_t i = 0; i < vm->nwindows; i++) {
+        struct pyhv_window *w = &vm->windows[i];
+        if (gpa >= w->base && gpa - w->base < w->size) {
+            *engine_pa = (uint32_t)gpa;
+            *perms = w->perms;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int pyhv_vm_s2_lookup(struct pyhv_vm *vm, uint32_t gpa, int access, int demand, uint32_t *hfn, uint32_t *perms)
+{
+    uint32_t epa;
+    if (stage2(vm, gpa, access, demand, &epa, perms) < 0)
+        return -1;
+    *hfn = (epa - vm->pool->uc_base) >> PAGE_SHIFT;
+    return 0;
+}
+
+/* Host pointer to guest RAM at gpa, or NULL if [gpa, gpa+len) is not one present RAM frame. */
+uint8_t *guest_ptr(struct pyhv_vm *vm, uint64_t gpa, uint32_t len)
+{
+    uint64_t off = gpa - vm->ram_base;
+    if (gpa < vm->ram_base || off >= (uint64_t)vm->ram_frames << PAGE_SHIFT)
+        return NULL;
+    if ((off & 0xfff) + len > PAGE_SIZE)
+        return NULL;
+    uint32_t e = vm->s2[off >> PAGE_SHIFT];
+    if (!(e & PYHV_S2_V))
+        return NULL;
+    return vm->pool->mem + (e & ~0xfffu) + (off & 0xfff);
+}
+
+/* Read a PTE: a RAM frame never touched reads as zero; outside RAM -> access fault. */
+static int pte_read(struct pyhv_vm *vm, uint64_t gpa, uint32_t *pte)
+{
+    uint64_t off = gpa - vm->ram_base;
+    if (gpa < vm->ram_base || off >= (uint64_t)vm->ram_frames << PAGE_SHIFT)
+        return -1;
+    uint8_t *p = guest_ptr(vm, gpa, 4);
+    if (p)
+        memcpy(pte, p, 4);
+    else
+        *pte = 0;
+    return 0;
+}
+
+/* Sv32 walk, privileged spec 4.3.2, for one access at privilege `priv`.
+ * A/D policy: hardware updates them (spec 4.3.1 allows either) when update_ad.
+ * Sv32 virtual address: 31..22 VPN[1] | 21..12 VPN[0] | 11..0 offset.
+ * PTE: 31..20 PPN[1] | 19..10 PPN[0] | 9..8 RSW | D A G U X W R V. */
+int pyhv_sv32_translate(struct pyhv_vm *vm, uint32_t satp, uint32_t mstatus, int priv, uint32_t vaddr, int access,
+                        int update_ad, struct pyhv_translation *out)
+{
+    out->ok = 0;
+    out->gpa = 0;
+    out->perms = 0;
+    out->cause = -1;
+    if (access != PYHV_ACC_FETCH && priv == 3 && (mstatus & MSTATUS_MPRV))
+        priv = (mstatus >> 11) & 3;
+    if (priv == 3 || !(satp >> 31)) {
+        out->ok = 1;
+        out->gpa = vaddr & ~0xfffu;
+        out->perms = PROT_R | PROT_W | PROT_X;
+        return 0;
+    }
+    uint64_t a = (uint64_t)(satp & 0x3fffff) << PAGE_SHIFT;
+    uint64_t pte_addr = 0;
+    uint32_t pte = 0;
+    int level;
+    for (level = 1;; level--) {
+        uint32_t vpn = level ? vaddr >> 22 : (vaddr >> 12) & 0x3ff;
+        pte_addr = a + vpn * 4;
+        if (pte_read(vm, pte_addr, &pte) < 0) {
+            out->cause = fault_cause(access, false);
+            return -1;
+        }
+        if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)))
+            goto page_fault;
+        if (pte & (PTE_R | PTE_X))
+            break;
+        if (level == 0)
+            goto page_fault;
+        a = (uint64_t)(pte >> 10) << PAGE_SHIFT;
+    }
+    bool sum = mstatus & MSTATUS_SUM, mxr = mstatus & MSTATUS_MXR;
+    if (pte & PTE_U) {
+        if (priv == 1 && (access == PYHV_ACC_FETCH || !sum))
+            goto page_fault;
+    } else if (priv == 0) {
+        goto page_fault;
+    }
+    bool readable = (pte & PTE_R) || (mxr && (pte & PTE_X));
+    if ((access == PYHV_ACC_FETCH && !(pte & PTE_X)) || (access == PYHV_ACC_READ && !readable) ||
+        (access == PYHV_ACC_WRITE && !(pte & PTE_W)))
+        goto page_fault;
+    if (level == 1 && ((pte >> 10) & 0x3ff))
+        goto page_fault; /* misaligned superpage */
+    uint32_t want = PTE_A | (access == PYHV_ACC_WRITE ? PTE_D : 0);
+    if ((pte & want) != want) {
+        if (update_ad) {
+            uint8_t *p = guest_ptr(vm, pte_addr, 4);
+            pte |= want;
+            if (p)
+                memcpy(p, &pte, 4);
+        } else {
+            pte |= want;
+        }
+    }
+    uint64_t ppn = pte >> 10;
+    out->gpa = level ? ((ppn >> 10) << 22) | (vaddr & 0x3ff000u) : ppn << PAGE_SHIFT;
+    out->perms = (readable ? PROT_R : 0) | ((pte & PTE_W) && (pte & PTE_D) ? PROT_W : 0) | (pte & PTE_X ? PROT_X : 0);
+    if ((pte & PTE_U) && priv == 1)
+        out->perms &= ~PROT_X;
+    out->ok = 1;
+    return 0;
+page_fault:
+    out->cause = fault_cause(access, true);
+    return -1;
+}
+
+static int access_of(uc_mem_type type)
+{
+    if (type == UC_MEM_FETCH || type == UC_MEM_FETCH_PROT || type == UC_MEM_FETCH_UNMAPPED)
+        return PYHV_ACC_FETCH;
+    if (type == UC_MEM_WRITE || type == UC_MEM_WRITE_PROT || type == UC_MEM_WRITE_UNMAPPED)
+        return PYHV_ACC_WRITE;
+    return PYHV_ACC_READ;
+}
+
+/* UC_HOOK_TLB_FILL: called by Unicorn on every TLB miss, with vaddr page-aligned.
+ * Refusing the fill makes emu_start return UC_ERR_EXCEPTION with PC at the faulting
+ * instruction (facts section 5); the run loop then delivers fault_cause. */
+bool tlb_fill(uc_engine *u, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *e, void *data)
+{
+    struct pyhv_vcpu *v = data;
+    if (v->identity_fill) {
+        e->paddr = vaddr;
+        e->perms = UC_PROT_ALL;
+        return true;
+    }
+    int access = access_of(type);
+    int update = 1, demand = 1;
+    if (vaddr == 0 && access == PYHV_ACC_FETCH && !v->page0_ok) {
+        /* uc_emu_start drops any translated code at its stop address (PC 1, page 0)
+         * through a fetch translation, before and after running.  Answer such a
+         * probe without side effects (no A bit set, no frame allocated); a real
+         * fetch that needs them comes back through the run loop (PAGE0_RETRY). */
+        update = demand = 0;
+    }
+    int priv = (int)reg_get(u, UC_RISCV_REG_PRIV);
+    uint32_t satp = 0, mstatus = csr_get(u, UC_RISCV_REG_MSTATUS);
+    if (priv != 3 || (mstatus & MSTATUS_MPRV))
+        satp = csr_get(u, UC_RISCV_REG_SATP);
+    struct pyhv_translation t;
+    uint32_t epa, s2perms;
+    v->counters[PYHV_CNT_TLB_FILL]++;
+    if (pyhv_sv32_translate(v->vm, satp, mstatus, priv, (uint32_t)vaddr, access, update, &t) < 0)
+        goto refuse;
+    uint32_t before = v->vm->frames_owned;
+    if (stage2(v->vm, t.gpa, access, demand, &epa, &s2perms) < 0) {
+        t.cause = (int32_t)fault_cause(access, false);
+        goto refuse;
+    }
+    if (v->vm->frames_owned != before)
+        v->counters[PYHV_CNT_DEMAND_ZERO]++;
+    uint32_t perms = t.perms & s2perms;
+    uint32_t need = access == PYHV_ACC_FETCH ? PROT_X : access == PYHV_ACC_WRITE ? PROT_W : PROT_R;
+    if (!(perms & need)) {
+        t.cause = (int32_t)fault_cause(access, false);
+        goto refuse;
+    }
+    e->paddr = epa;
+    e->perms = perms;
+    return true;
+refuse:
+    if (!update) {
+        v->fault_cause = PAGE0_RETRY;
+        return false;
+    }
+    v->counters[PYHV_CNT_TLB_FAULT]++;
+    v->fault_cause = t.cause;
+    v->fault_page = (uint32_t)vaddr;
+    return false;
+}

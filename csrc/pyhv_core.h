@@ -1,0 +1,143 @@
+/* pyhv_core.h: the interface of the C core, the only header cffi parses.
+ *
+ * Plain structs shared with Python (read and written through cffi/numpy views),
+ * exit reasons, counter indices and the exported pyhv_* functions.  No #include,
+ * no function-like macros: csrc/build.py feeds this file to cffi as is.
+ */
+
+/* Exit reasons written to vcpu->exit_reason when pyhv_vcpu_run returns. */
+#define PYHV_EXIT_NONE        0
+#define PYHV_EXIT_BUDGET      1  /* the instruction budget ran out */
+#define PYHV_EXIT_IDLE        2  /* wfi with no interrupt pending */
+#define PYHV_EXIT_BREAKPOINT  3  /* ebreak with ebreak_exits set */
+#define PYHV_EXIT_SHUTDOWN    4  /* a device asked for power-off/reset (pyhv_vcpu_request_exit) */
+#define PYHV_EXIT_FATAL       5  /* the guest cannot go on: see vcpu->message */
+#define PYHV_EXIT_HOST        6  /* the host asked the vCPU to stop (another thread, a device) */
+#define PYHV_EXIT_KINDS       7
+
+/* Access types, as in pyhv/mmu.py. */
+#define PYHV_ACC_READ   0
+#define PYHV_ACC_WRITE  1
+#define PYHV_ACC_FETCH  2
+
+/* Stage-2 entry: hfn << 12 | flags.  0 = not present (demand-zero on first touch). */
+#define PYHV_S2_V  1
+#define PYHV_S2_R  2
+#define PYHV_S2_W  4
+#define PYHV_S2_X  8
+
+/* Counter indices into vcpu->counters (uint64). */
+#define PYHV_CNT_EXIT        0   /* + exit reason, PYHV_EXIT_KINDS slots */
+#define PYHV_CNT_EXC         8   /* + exception cause 0..15 */
+#define PYHV_CNT_IRQ         24  /* + interrupt cause 0..15 */
+#define PYHV_CNT_TLB_FILL    40
+#define PYHV_CNT_TLB_FAULT   41
+#define PYHV_CNT_DEMAND_ZERO 42  /* frames handed out on first touch */
+#define PYHV_CNT_RDTIME      43  /* emulated time/cycle/instret reads */
+#define PYHV_CNT_WFI         44
+#define PYHV_CNT_EMU_START   45  /* engine entries */
+#define PYHV_CNT_TLB_FLUSH   46
+#define PYHV_CNT_TB_INVAL    47  /* pages of translated code invalidated */
+#define PYHV_NCOUNTERS       64
+
+/* MMU modes. */
+#define PYHV_MMU_PYHV     0  /* UC_TLB_VIRTUAL, our Sv32 walk + stage 2 */
+#define PYHV_MMU_UNICORN  1  /* Unicorn's own Sv32 walk, RAM mapped at its guest-physical address */
+
+/* The host frame pool: one page-aligned buffer of 4 KiB frames shared by all VMs.
+ * Python owns the memory of every array; C allocates and frees under `lock`. */
+struct pyhv_pool {
+    uint8_t *mem;          /* host address of frame 0 */
+    uint32_t nframes;
+    uint32_t uc_base;      /* engine-physical address of frame 0 in every engine */
+    uint32_t *free_stack;  /* free frame numbers, nfree of them valid */
+    uint32_t nfree;
+    int32_t *owner;        /* per frame: owning VM id, -1 free */
+    int32_t lock;
+};
+
+/* An identity-mapped window of a VM's guest-physical space (ROM, MMIO). */
+struct pyhv_window {
+    uint32_t base;
+    uint32_t size;
+    uint32_t perms;        /* PROT bits: 1 R, 2 W, 4 X */
+};
+
+#define PYHV_MAX_WINDOWS 24
+
+/* One VM's guest-physical memory: stage-2 table over RAM + identity windows. */
+struct pyhv_vm {
+    struct pyhv_pool *pool;
+    int32_t id;
+    uint32_t ram_base;     /* guest-physical */
+    uint32_t ram_frames;
+    uint32_t *s2;          /* ram_frames entries, hfn << 12 | PYHV_S2_* */
+    uint32_t frames_owned;
+    uint32_t frame_limit;  /* demand-zero refused beyond this */
+    uint32_t nwindows;
+    struct pyhv_window windows[24];
+};
+
+/* One vCPU: the engine handle plus everything the hooks need. */
+struct pyhv_vcpu {
+    void *uc;
+    struct pyhv_vm *vm;
+    int32_t mmu_mode;
+    int32_t hart_id;
+    uint64_t insns;         /* executed instructions (4-byte units; guests are rv32ima) */
+    uint64_t stop_at;       /* budget end, in insns */
+    uint64_t timer_at;      /* insns at which mtime reaches mtimecmp */
+    uint64_t next_event;    /* min(stop_at, timer_at): the block hook's only compare */
+    uint64_t idle_ticks;    /* mtime advanced while idle */
+    uint64_t mtimecmp;
+    uint32_t vmip;          /* M-level pending bits Unicorn cannot hold: MSIP, MTIP, MEIP */
+    uint32_t slines;        /* requested levels of S-level lines (SSIP, STIP, SEIP) */
+    uint32_t slines_dirty;
+    int32_t exit_request;   /* set by devices or other threads; read by the block hook */
+    int32_t exit_reason;
+    uint32_t exit_pc;
+    uint32_t ebreak_exits;
+    uint32_t progress;      /* a block started since the last fault */
+    uint32_t stuck;         /* faults in a row without progress */
+    int32_t fault_cause;    /* pending fault from a refused TLB fill, -1 none */
+    uint32_t fault_page;
+    uint32_t identity_fill; /* tlb_fill maps engine addresses onto themselves (TB invalidation) */
+    uint32_t page0_ok;      /* a real fetch from page 0 is under way (see tlb_fill) */
+    uint32_t resume_ok;     /* UC_ERR_EXCEPTION expected (trap entered from INSN_INVALID) */
+    uint32_t badaddr_off;   /* offset of env->badaddr in a saved context (Unicorn-mode faults) */
+    void *ctx;              /* uc_context for badaddr reads */
+    uint64_t counters[64];
+    char message[160];
+};
+
+int pyhv_api_init(void **fns, int n);
+int pyhv_pool_init(struct pyhv_pool *pool);
+int64_t pyhv_pool_alloc(struct pyhv_pool *pool, int32_t owner);
+int pyhv_pool_free(struct pyhv_pool *pool, uint32_t hfn);
+
+int pyhv_vm_s2_lookup(struct pyhv_vm *vm, uint32_t gpa, int access, int demand, uint32_t *hfn, uint32_t *perms);
+
+int pyhv_vcpu_attach(struct pyhv_vcpu *vcpu);
+int pyhv_vcpu_run(struct pyhv_vcpu *vcpu, uint64_t budget);
+void pyhv_vcpu_request_exit(struct pyhv_vcpu *vcpu, int reason);
+uint64_t pyhv_vcpu_mtime(struct pyhv_vcpu *vcpu);
+void pyhv_vcpu_set_mtimecmp(struct pyhv_vcpu *vcpu, uint64_t value);
+void pyhv_vcpu_advance_idle(struct pyhv_vcpu *vcpu, uint64_t ticks);
+void pyhv_vcpu_set_irq(struct pyhv_vcpu *vcpu, int bit, int level);
+int pyhv_vcpu_irq_pending(struct pyhv_vcpu *vcpu);
+int pyhv_vcpu_csr_read(struct pyhv_vcpu *vcpu, int regid, uint32_t *value);
+int pyhv_vcpu_csr_write(struct pyhv_vcpu *vcpu, int regid, uint32_t value);
+int pyhv_vcpu_translate(struct pyhv_vcpu *vcpu, uint32_t vaddr, int access, uint64_t *gpa);
+int pyhv_vcpu_invalidate(struct pyhv_vcpu *vcpu, uint32_t hfn, uint32_t nframes);
+int pyhv_vcpu_flush_tlb(struct pyhv_vcpu *vcpu);
+int pyhv_vcpu_take_trap(struct pyhv_vcpu *vcpu, uint32_t cause, uint32_t epc, uint32_t tval);
+
+/* Pure functions, mirrored by pyhv/mmu.py and pyhv/trap.py (hypothesis oracles). */
+struct pyhv_translation {
+    int32_t ok;
+    int32_t cause;
+    uint64_t gpa;
+    uint32_t perms;
+};
+int pyhv_sv32_translate(struct pyhv_vm *vm, uint32_t satp, uint32_t mstatus, int priv,
+                        uint32_t vaddr, int access, int update_ad, struct pyhv_translation *out);

@@ -1,0 +1,255 @@
+/* trap.c: what a RISC-V hart does on a trap and Unicorn does not (facts section
+ * "Trap delivery"): entry into mtvec/stvec with delegation for every synchronous
+ * exception, M-level interrupts kept in a virtual mip, rdtime emulation.
+ * Privileged spec 3.1.6.1 (privilege stack), 3.1.7 (mtvec), 3.1.8 (medeleg and
+ * mideleg), 3.1.9 (mip/mie), 3.3.1 (trap entry).  Readable twin: pyhv/trap.py.
+ */
+#include "core.h"
+
+/* Enter the trap handler for `cause` (bit 31 set for an interrupt), as the
+ * privileged spec describes: choose M or S by delegation, save epc/cause/tval,
+ * push the interrupt-enable and privilege stack, jump to the (vectored) tvec. */
+void trap_enter(struct pyhv_vcpu *v, uint32_t cause, uint32_t epc, uint32_t tval)
+{
+    uc_engine *u = v->uc;
+    bool irq = cause >> 31;
+    uint32_t code = cause & 0x7fffffffu;
+    uint32_t priv = reg_get(u, UC_RISCV_REG_PRIV);
+    uint32_t deleg = csr_get(u, irq ? UC_RISCV_REG_MIDELEG : UC_RISCV_REG_MEDELEG);
+    uint32_t mstatus = csr_get(u, UC_RISCV_REG_MSTATUS);
+    uint32_t tvec;
+    v->counters[(irq ? PYHV_CNT_IRQ : PYHV_CNT_EXC) + (code & 15)]++;
+    if (priv <= 1 && code < 32 && ((deleg >> code) & 1)) {
+        tvec = csr_get(u, UC_RISCV_REG_STVEC);
+        csr_set(u, UC_RISCV_REG_SEPC, epc);
+        csr_set(u, UC_RISCV_REG_SCAUSE, cause);
+        csr_set(u, UC_RISCV_REG_STVAL, tval);
+        mstatus &= ~(MSTATUS_SPP | MSTATUS_SPIE);
+        mstatus |= (priv ? MSTATUS_SPP : 0) | ((mstatus & MSTATUS_SIE) ? MSTATUS_SPIE : 0);
+        mstatus &= ~MSTATUS_SIE;
+        priv = 1;
+    } else {
+        tvec = csr_get(u, UC_RISCV_REG_MTVEC);
+        csr_set(u, UC_RISCV_REG_MEPC, epc);
+        csr_set(u, UC_RISCV_REG_MCAUSE, cause);
+        csr_set(u, UC_RISCV_REG_MTVAL, tval);
+        mstatus &= ~(MSTATUS_MPP | MSTATUS_MPIE);
+        mstatus |= (priv << 11) | ((mstatus & MSTATUS_MIE) ? MSTATUS_MPIE : 0);
+        mstatus &= ~MSTATUS_MIE;
+        priv = 3;
+    }
+    csr_set(u, UC_RISCV_REG_MSTATUS, mstatus);
+    reg_set(u, UC_RISCV_REG_PRIV, priv);
+    uint32_t pc = tvec & ~3u;
+    if (irq && (tvec & 3) == 1)
+        pc += 4 * code;
+    reg_set(u, UC_RISCV_REG_PC, pc);
+}
+
+int pyhv_vcpu_take_trap(struct pyhv_vcpu *v, uint32_t cause, uint32_t epc, uint32_t tval)
+{
+    trap_enter(v, cause, epc, tval);
+    return 0;
+}
+
+/* Fetch the 32-bit instruction at vaddr as the hart sees it now. */
+int read_insn(struct pyhv_vcpu *v, uint32_t vaddr, uint32_t *insn)
+{
+    if (v->mmu_mode == PYHV_MMU_UNICORN)
+        return uc.vmem_read(v->uc, vaddr, UC_PROT_EXEC, insn, 4) == UC_ERR_OK ? 0 : -1;
+    uint32_t lo = 0, hi = 0;
+    for (int half = 0; half < 2; half++) {
+        uint32_t va = vaddr + 2 * half;
+        uint64_t gpa;
+        if (pyhv_vcpu_translate(v, va, PYHV_ACC_FETCH, &gpa) < 0) {
+            if (half == 1 && (lo & 3) != 3)
+                break; /* a compressed instruction needs no second half */
+            return -1;
+        }
+        uint8_t *p = guest_ptr(v->vm, gpa, 2);
+        uint16_t h = 0;
+        if (p)
+            memcpy(&h, p, 2);
+        else if (uc.vmem_read(v->uc, va, UC_PROT_EXEC, &h, 2) != UC_ERR_OK)
+            return -1; /* ROM is identity-mapped engine memory */
+        if (half == 0)
+            lo = h;
+        else
+            hi = h;
+    }
+    *insn = lo | (hi << 16);
+    return 0;
+}
+
+static void gpr_set(uc_engine *u, uint32_t rd, uint32_t value)
+{
+    if (rd)
+        reg_set(u, UC_RISCV_REG_X0 + (int)rd, value);
+}
+
+static uint32_t gpr_get(uc_engine *u, uint32_t rs)
+{
+    return rs ? reg_get(u, UC_RISCV_REG_X0 + (int)rs) : 0;
+}
+
+/* Counter CSRs that Unicorn cannot serve deterministically (facts Q3): time and
+ * timeh trap as illegal, so we answer them from the virtual clock; cycle and
+ * instret we answer from the instruction count when they do trap.  Honours
+ * mcounteren/scounteren (3.1.11).  Returns true if the instruction was emulated. */
+static bool emulate_counter(struct pyhv_vcpu *v, uint32_t insn, uint32_t priv)
+{
+    uint32_t funct3 = (insn >> 12) & 7, rs1 = (insn >> 15) & 31, csr = insn >> 20;
+    if ((insn & 0x7f) != 0x73 || !(funct3 == 2 || funct3 == 3 || funct3 == 6 || funct3 == 7) || rs1 != 0)
+        return false;
+    uint32_t idx = csr & 0x7f;
+    if ((csr & ~0x80u) < 0xc00 || (csr & ~0x80u) > 0xc02)
+        return false;
+    idx = csr & 3;
+    if (priv < 3 && !((csr_get(v->uc, UC_RISCV_REG_MCOUNTEREN) >> idx) & 1))
+        return false;
+    if (priv == 0 && !((csr_get(v->uc, UC_RISCV_REG_SCOUNTEREN) >> idx) & 1))
+        return false;
+    uint64_t value = idx == 1 ? pyhv_vcpu_mtime(v) : v->insns;
+    gpr_set(v->uc, (insn >> 7) & 31, (uint32_t)(csr & 0x80 ? value >> 32 : value));
+    v->counters[PYHV_CNT_RDTIME]++;
+    return true;
+}
+
+/* UC_HOOK_INTR: Unicorn reports a synchronous exception.  PC is already past the
+ * instruction (epc = PC - 4 for every intno, facts Q2). */
+void hook_intr(uc_engine *u, uint32_t intno, void *data)
+{
+    struct pyhv_vcpu *v = data;
+    uint32_t pc = reg_get(u, UC_RISCV_REG_PC), epc = pc - 4;
+    uint32_t priv = reg_get(u, UC_RISCV_REG_PRIV);
+    uint32_t cause = intno, tval = 0, insn = 0;
+    switch (intno) {
+    case 8: /* ecall: Unicorn says 8 from every mode */
+        cause = priv == 0 ? 8 : priv == 1 ? 9 : 11;
+        break;
+    case 2: /* illegal instruction; mtval = the instruction bits (3.1.16) */
+        if (read_insn(v, epc, &insn) == 0) {
+            if (emulate_counter(v, insn, priv))
+                return;
+            tval = (insn & 3) == 3 ? insn : insn & 0xffff;
+        }
+        break;
+    case 4: /* misaligned AMO/LR: Unicorn says 4 for all; SC and AMOs are stores (6) */
+        if (read_insn(v, epc, &insn) == 0) {
+            cause = ((insn >> 27) == 2) ? 4 : 6;
+            tval = gpr_get(u, (insn >> 15) & 31);
+        }
+        break;
+    case 12:
+    case 13:
+    case 15:
+    case 0:
+    case 1:
+    case 5:
+    case 6:
+    case 7:
+        /* only in Unicorn-MMU mode: the address sits in env->badaddr (facts Q2) */
+        if (v->ctx && uc.context_save(u, v->ctx) == UC_ERR_OK)
+            memcpy(&tval, (uint8_t *)v->ctx + v->badaddr_off, 4);
+        break;
+    default:
+        break;
+    }
+    trap_enter(v, cause, epc, tval);
+}
+
+/* UC_HOOK_INSN_INVALID: ebreak and c.ebreak arrive here (facts Q2), PC = the insn. */
+bool hook_insn_invalid(uc_engine *u, void *data)
+{
+    struct pyhv_vcpu *v = data;
+    uint32_t pc = reg_get(u, UC_RISCV_REG_PC), insn = 0;
+    bool ok = read_insn(v, pc, &insn) == 0;
+    bool ebreak = ok && (insn == 0x00100073 || (insn & 0xffff) == 0x9002);
+    if (ebreak && v->ebreak_exits) {
+        v->exit_reason = PYHV_EXIT_BREAKPOINT;
+        v->exit_pc = pc;
+        uc.emu_stop(u);
+        return true;
+    }
+    if (ebreak)
+        trap_enter(v, 3, pc, pc);
+    else
+        trap_enter(v, 2, pc, ok ? ((insn & 3) == 3 ? insn : insn & 0xffff) : 0);
+    v->resume_ok = 1;
+    return true;
+}
+
+/* After a refused TLB fill: PC is the faulting instruction; compute the exact
+ * faulting address (Unicorn only gives the page) by decoding it. */
+void deliver_fault(struct pyhv_vcpu *v)
+{
+    uc_engine *u = v->uc;
+    uint32_t pc = reg_get(u, UC_RISCV_REG_PC), page = v->fault_page, tval = page, insn;
+    int32_t cause = v->fault_cause;
+    v->fault_cause = -1;
+    if (cause == 12 || cause == 1) {
+        tval = (pc & ~0xfffu) == page ? pc : page; /* an instruction straddling into `page` */
+    } else if (read_insn(v, pc, &insn) == 0) {
+        uint32_t op = insn & 0x7f, base = gpr_get(u, (insn >> 15) & 31), addr = page;
+        if (op == 0x03 || op == 0x07) /* loads: I-immediate */
+            addr = base + (uint32_t)((int32_t)insn >> 20);
+        else if (op == 0x23 || op == 0x27) /* stores: S-immediate */
+            addr = base + (uint32_t)((((int32_t)insn >> 25) << 5) | ((insn >> 7) & 31));
+        else if (op == 0x2f) /* AMO, LR, SC */
+            addr = base;
+        if ((addr & ~0xfffu) == page || ((addr + 3) & ~0xfffu) == page)
+            tval = (addr & ~0xfffu) == page ? addr : page;
+    }
+    trap_enter(v, (uint32_t)cause, pc, tval);
+}
+
+/* Apply S-level line changes to the engine's mip, which delivers S interrupts itself. */
+static bool apply_slines(struct pyhv_vcpu *v)
+{
+    uint32_t mip = csr_get(v->uc, UC_RISCV_REG_MIP);
+    uint32_t want = (mip & ~v->slines_dirty) | (v->slines & v->slines_dirty);
+    v->slines_dirty = 0;
+    if (want == mip)
+        return false;
+    csr_set(v->uc, UC_RISCV_REG_MIP, want);
+    return (want & ~mip) != 0;
+}
+
+/* At a block boundary `pc`: take a pending, enabled M-level interrupt (spec 3.1.9:
+ * an M interrupt is enabled if priv < M, or priv = M and MIE; priority MEI > MSI > MTI),
+ * or make the engine notice newly raised S-level lines.  Returns true if PC moved. */
+bool interrupts_check(struct pyhv_vcpu *v, uint32_t pc)
+{
+    uc_engine *u = v->uc;
+    bool kick = false;
+    if (v->slines_dirty)
+        kick = apply_slines(v);
+    if (v->vmip) {
+        uint32_t pending = v->vmip & csr_get(u, UC_RISCV_REG_MIE);
+        if (pending) {
+            uint32_t priv = reg_get(u, UC_RISCV_REG_PRIV);
+            if (priv < 3 || (csr_get(u, UC_RISCV_REG_MSTATUS) & MSTATUS_MIE)) {
+                uint32_t code = (pending & MIP_MEIP) ? 11 : (pending & MIP_MSIP) ? 3 : 7;
+                trap_enter(v, 0x80000000u | code, pc, 0);
+                return true;
+            }
+        }
+    }
+    if (kick) {
+        /* The engine takes an S interrupt only when its TB loop exits; rewriting
+         * PC to this block's start forces that exit right here (facts Q4). */
+        reg_set(u, UC_RISCV_REG_PC, pc);
+        return true;
+    }
+    return false;
+}
+
+/* wfi resumes when any interrupt is pending and enabled in mie, whatever the
+ * global enables (3.3.3). */
+bool wfi_should_wake(struct pyhv_vcpu *v)
+{
+    if (v->slines_dirty)
+        apply_slines(v);
+    uint32_t mip = csr_get(v->uc, UC_RISCV_REG_MIP) | v->vmip;
+    return (mip & csr_get(v->uc, UC_RISCV_REG_MIE)) != 0;
+}

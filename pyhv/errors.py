@@ -1,0 +1,25 @@
+"""pyhv's exceptions: every user-facing failure is one of these, with a one-line message."""
+
+
+class PyhvError(Exception):
+    """Base class: the CLI prints str(e) on one line and exits 1."""
+
+
+class ConfigError(PyhvError):
+    """A bad machine configuration (memory size, options)."""
+
+
+class ImageError(PyhvError):
+    """A missing, unreadable or malformed image."""
+
+
+class GuestFault(PyhvError):
+    """A host-side access the guest's own MMU refuses (carries the RISC-V cause)."""
+
+    def __init__(self, message: str, cause: int):
+        super().__init__(message)
+        self.cause = cause
+
+
+class OutOfMemory(PyhvError):
+    """The host frame pool (or a VM's frame limit) is exhausted."""

@@ -1,0 +1,183 @@
+"""Host memory: the frame pool every VM draws from, and each VM's stage-2 table.
+
+FramePool is one page-aligned anonymous mmap of 4 KiB frames (numpy view), mapped
+once into every vCPU engine at ENGINE_POOL_BASE.  GuestMemory is one VM's
+guest-physical RAM: a numpy stage-2 table (guest frame -> host frame | flags)
+filled on first touch (demand-zero) by the C MMU or by host writes.  The
+isolation invariant lives here: a VM's table only names frames the VM owns.
+"""
+
+import mmap
+
+import numpy as np
+
+from pyhv._native import ffi, lib
+from pyhv.errors import ConfigError, OutOfMemory
+
+PAGE_SIZE = 4096
+PAGE_SHIFT = 12
+# Where the pool sits in each engine's physical space.  Unicorn's rv32 model
+# truncates physical addresses to 32 bits (measured: a pool mapped at 4 GiB is
+# unreachable), so the pool lives above the MMIO windows and below 4 GiB; guest
+# RAM at 0x8000_0000 is reached only through stage 2, never at that address.
+ENGINE_POOL_BASE = 0x2000_0000
+POOL_MAX_BYTES = 0x1_0000_0000 - ENGINE_POOL_BASE
+
+S2_V, S2_R, S2_W, S2_X = lib.PYHV_S2_V, lib.PYHV_S2_R, lib.PYHV_S2_W, lib.PYHV_S2_X
+S2_RWX = S2_V | S2_R | S2_W | S2_X
+
+
+class FramePool:
+    """The host's RAM as 4 KiB frames; owner[hfn] is the VM id holding it, or -1."""
+
+    def __init__(self, size_mib: int = 256):
+        size = int(size_mib) * 1024 * 1024
+        if size <= 0 or size > POOL_MAX_BYTES or size % PAGE_SIZE:
+            raise ConfigError(f"frame pool size {size_mib} MiB is out of range (1..{POOL_MAX_BYTES >> 20} MiB)")
+        self.size_bytes = size
+        self.nframes = size // PAGE_SIZE
+        self._mmap = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        self.frames = np.frombuffer(self._mmap, dtype=np.uint8).reshape(self.nframes, PAGE_SIZE)
+        self.free_stack = np.arange(self.nframes - 1, -1, -1, dtype=np.uint32)
+        self.owner = np.full(self.nframes, -1, dtype=np.int32)
+        self.engine_base = ENGINE_POOL_BASE
+        self.c = ffi.new("struct pyhv_pool *")
+        self.c.mem = ffi.cast("uint8_t *", ffi.from_buffer(self.frames))
+        self.c.nframes = self.nframes
+        self.c.uc_base = ENGINE_POOL_BASE
+        self.c.free_stack = ffi.cast("uint32_t *", ffi.from_buffer(self.free_stack))
+        self.c.nfree = self.nframes
+        self.c.owner = ffi.cast("int32_t *", ffi.from_buffer(self.owner))
+        lib.pyhv_pool_init(self.c)
+        self._next_vm_id = 0
+
+    @property
+    def host_address(self) -> int:
+        return int(ffi.cast("uintptr_t", self.c.mem))
+
+    @property
+    def frames_free(self) -> int:
+        return int(self.c.nfree)
+
+    def new_vm_id(self) -> int:
+        self._next_vm_id += 1
+        return self._next_vm_id
+
+    def alloc(self, owner: int) -> int:
+        hfn = lib.pyhv_pool_alloc(self.c, owner)
+        if hfn < 0:
+            raise OutOfMemory(f"host frame pool exhausted ({self.nframes} frames of 4 KiB)")
+        return int(hfn)
+
+    def free(self, hfn: int) -> None:
+        if lib.pyhv_pool_free(self.c, hfn) != 0:
+            raise ValueError(f"frame {hfn} is not allocated")
+
+
+class DmaError(Exception):
+    """A host-side access outside the VM's RAM (a device's DMA aimed at nothing)."""
+
+
+class GuestMemory:
+    """One VM's guest-physical RAM at ram_base: stage-2 table + identity windows."""
+
+    def __init__(self, pool: FramePool, mem_size_mib: int, ram_base: int = lib.PYHV_RAM_BASE, frame_limit=None):
+        size = int(mem_size_mib * 1024 * 1024)
+        if size < PAGE_SIZE or size % PAGE_SIZE or size > lib.PYHV_RAM_MAX_SIZE:
+            raise ConfigError(f"guest RAM size {mem_size_mib} MiB is out of range (4 KiB .. 2 GiB, whole pages)")
+        self.pool = pool
+        self.id = pool.new_vm_id()
+        self.ram_base = ram_base
+        self.size_bytes = size
+        self.nframes = size // PAGE_SIZE
+        self.s2 = np.zeros(self.nframes, dtype=np.uint32)
+        self.c = ffi.new("struct pyhv_vm *")
+        self.c.pool = pool.c
+        self.c.id = self.id
+        self.c.ram_base = ram_base
+        self.c.ram_frames = self.nframes
+        self.c.s2 = ffi.cast("uint32_t *", ffi.from_buffer(self.s2))
+        self.c.frame_limit = self.nframes if frame_limit is None else int(frame_limit)
+        self.write_listeners = []  # callables(hfn, nframes): drop translated code
+        self.tlb_listeners = []  # callables(): stage 2 changed, flush TLBs
+
+    # ---- stage 2 -------------------------------------------------------
+    def add_window(self, base: int, size: int, perms: int) -> None:
+        """Identity-map [base, base+size) of guest-physical space (ROM, MMIO)."""
+        n = self.c.nwindows
+        if n >= lib.PYHV_MAX_WINDOWS:
+            raise ConfigError("too many device windows")
+        self.c.windows[n].base, self.c.windows[n].size, self.c.windows[n].perms = base, size, perms
+        self.c.nwindows = n + 1
+
+    @property
+    def frames_owned(self) -> int:
+        return int(self.c.frames_owned)
+
+    def frame(self, gfn: int, allocate: bool = True):
+        """Host frame number backing guest frame gfn (allocated zero on demand), or None."""
+        e = int(self.s2[gfn])
+        if e & S2_V:
+            return e >> PAGE_SHIFT
+        if not allocate:
+            return None
+        if self.c.frames_owned >= self.c.frame_limit:
+            raise OutOfMemory(f"VM {self.id} reached its limit of {int(self.c.frame_limit)} frames")
+        hfn = self.pool.alloc(self.id)
+        self.s2[gfn] = (hfn << PAGE_SHIFT) | S2_RWX
+        self.c.frames_owned += 1
+        return hfn
+
+    def release(self, gfn: int) -> None:
+        """Give guest frame gfn back to the pool (scrubbed); the next touch is demand-zero."""
+        hfn = self.frame(gfn, allocate=False)
+        if hfn is None:
+            return
+        for drop in self.write_listeners:
+            drop(hfn, 1)
+        self.s2[gfn] = 0
+        self.c.frames_owned -= 1
+        for flush in self.tlb_listeners:
+            flush()
+        self.pool.free(hfn)
+
+    def release_all(self) -> None:
+        for gfn in np.flatnonzero(self.s2 & S2_V):
+            self.release(int(gfn))
+
+    # ---- host-side access by guest-physical address ----------------------
+    def _spans(self, gpa: int, n: int):
+        if n < 0 or gpa < self.ram_base or gpa + n > self.ram_base + self.size_bytes:
+            raise DmaError(f"guest-physical range 0x{gpa:x}+{n} is outside RAM")
+        off = gpa - self.ram_base
+        while n > 0:
+            chunk = min(n, PAGE_SIZE - (off & (PAGE_SIZE - 1)))
+            yield off >> PAGE_SHIFT, off & (PAGE_SIZE - 1), chunk
+            off += chunk
+            n -= chunk
+
+    def read(self, gpa: int, n: int) -> bytes:
+        out = bytearray()
+        for gfn, off, chunk in self._spans(gpa, n):
+            hfn = self.frame(gfn, allocate=False)
+            out += bytes(chunk) if hfn is None else self.pool.frames[hfn, off : off + chunk].tobytes()
+        return bytes(out)
+
+    def write(self, gpa: int, data: bytes) -> None:
+        data = memoryview(bytes(data))
+        pos = 0
+        for gfn, off, chunk in self._spans(gpa, len(data)):
+            hfn = self.frame(gfn)
+            self.pool.frames[hfn, off : off + chunk] = np.frombuffer(data[pos : pos + chunk], dtype=np.uint8)
+            pos += chunk
+            for drop in self.write_listeners:
+                drop(hfn, 1)
+
+    def read32(self, gpa: int):
+        """For the Python MMU twin: a word of RAM, or None outside RAM."""
+        if gpa < self.ram_base or gpa + 4 > self.ram_base + self.size_bytes:
+            return None
+        return int.from_bytes(self.read(gpa, 4), "little")
+
+    def write32(self, gpa: int, value: int) -> None:
+        self.write(gpa, int(value & 0xFFFFFFFF).to_bytes(4, "little"))
