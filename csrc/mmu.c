@@ -270,7 +270,8 @@ bool tlb_fill(uc_engine *u, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *e, v
     return true;
 refuse:
     if (!update) {
-        v->fault_cause = PAGE0_RETRY;
+        if (v->fault_cause == -1) /* never hide a real fault still to be delivered */
+            v->fault_cause = PAGE0_RETRY;
         return false;
     }
     v->counters[PYHV_CNT_TLB_FAULT]++;

@@ -221,12 +221,12 @@ int pyhv_vcpu_run(struct pyhv_vcpu *v, uint64_t budget)
         v->counters[PYHV_CNT_EMU_START]++;
         uc_err err = uc.emu_start(u, pc, 1 /* never a PC: run until stopped */, 0, 0);
         pc = reg_get(u, UC_RISCV_REG_PC);
-        bool retry0 = v->page0_ok == 0 && err == UC_ERR_EXCEPTION && v->fault_cause == PAGE0_RETRY;
+        if (v->exit_reason != PYHV_EXIT_NONE)
+            return finish(v, v->exit_reason, v->exit_pc);
+        bool retry0 = !v->page0_ok && err == UC_ERR_EXCEPTION && v->fault_cause == PAGE0_RETRY && pc < PAGE_SIZE;
         v->page0_ok = retry0;
         if (retry0)
             continue;
-        if (v->exit_reason != PYHV_EXIT_NONE)
-            return finish(v, v->exit_reason, v->exit_pc);
         if (err == UC_ERR_EXCEPTION && v->fault_cause >= 0) {
             v->stuck = v->progress ? 0 : v->stuck + 1;
             v->progress = 0;
@@ -241,9 +241,12 @@ int pyhv_vcpu_run(struct pyhv_vcpu *v, uint64_t budget)
         }
         if (err == UC_ERR_EXCEPTION && v->resume_ok)
             continue;
-        if (err != UC_ERR_OK)
+        /* emu_start returned by itself after a wfi (facts Q3: PC past it; the
+         * status is UC_ERR_OK, or UC_ERR_EXCEPTION in UC_TLB_VIRTUAL mode). */
+        uint32_t insn = 0;
+        bool wfi = read_insn(v, pc - 4, &insn) == 0 && insn == 0x10500073;
+        if (!wfi && err != UC_ERR_OK)
             return fatal(v, pc, "engine stopped", uc.strerror(err));
-        /* emu_start returned by itself: a wfi (facts Q3), PC past it. */
         v->counters[PYHV_CNT_WFI]++;
         if (wfi_should_wake(v)) {
             timer_rearm(v);

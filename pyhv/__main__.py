@@ -1,0 +1,3 @@
+from pyhv.cli import main
+
+raise SystemExit(main())

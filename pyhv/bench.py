@@ -1,0 +1,106 @@
+"""`pyhv bench`: benchmarks that measure pyhv against its own baselines, side by side
+in one run (ratios, never wall-clock limits; benchmarks are not tests).
+
+core: guest MIPS vs raw Unicorn on the same code; U->S ecall round trips with the
+C trap entry vs the Python twin; TLB fills with the C walker vs the Python twin.
+"""
+
+import json
+import time
+from pathlib import Path
+
+import unicorn
+from unicorn import riscv_const as rc
+
+from pyhv import twin
+from pyhv.memory import FramePool
+from pyhv.vm import VM
+
+RAM_BASE = 0x8000_0000
+PROGRAMS = Path(__file__).resolve().parent.parent / "tests" / "guests"
+EBREAK = (0x00100073).to_bytes(4, "little")
+
+
+def _program(name: str) -> bytes:
+    path = PROGRAMS / f"{name}.bin"
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise SystemExit(f"pyhv bench: cannot read benchmark program {path}: {e.strerror}") from None
+
+
+def _pyhv_run(program: bytes, a0: int):
+    vm = VM(FramePool(size_mib=64), mem_size_mib=8)
+    vm.load(RAM_BASE, program)
+    cpu = vm.cpu
+    cpu.pc, cpu["a0"], cpu.ebreak_exits = RAM_BASE, a0, True
+    t0 = time.perf_counter()
+    ex = cpu.run(budget_insns=10**12)
+    dt = time.perf_counter() - t0
+    if ex.reason != "breakpoint":
+        raise SystemExit(f"pyhv bench: program did not finish: {ex}")
+    return cpu, dt
+
+
+def _raw_run(program: bytes, a0: int, until: int, setup=None, tlb_virtual=False):
+    uc = twin.flat_engine(RAM_BASE, 8 << 20, program, tlb_virtual=tlb_virtual)
+    uc.reg_write(rc.UC_RISCV_REG_A0, a0)
+    extra = setup(uc) if setup else None
+    t0 = time.perf_counter()
+    try:
+        uc.emu_start(RAM_BASE, until)
+    except unicorn.UcError as e:  # the final ebreak, without a hook, ends emu_start (facts Q2)
+        if e.errno != unicorn.UC_ERR_INSN_INVALID:
+            raise
+    return uc, time.perf_counter() - t0, extra
+
+
+def bench_core(scale: float = 1.0) -> dict:
+    out = {}
+    # 1. compute loop: pyhv (block hook, C MMU, stage 2) vs raw Unicorn, one emu_start, no hooks
+    prog = _program("compute")
+    iters = max(1, int(300_000 * scale))
+    cpu, t_pyhv = _pyhv_run(prog, iters)
+    insns = cpu.insns
+    ebreak_at = RAM_BASE + prog.index(EBREAK)
+    uc, t_raw, _ = _raw_run(prog, iters, until=ebreak_at)
+    if uc.reg_read(rc.UC_RISCV_REG_A0) != cpu["a0"]:
+        raise SystemExit("pyhv bench: raw and pyhv runs of compute disagree")
+    out["mips_pyhv"] = insns / t_pyhv / 1e6
+    out["mips_raw"] = insns / t_raw / 1e6
+    out["mips_ratio"] = out["mips_pyhv"] / out["mips_raw"]
+    # 2. U -> S ecall + sret round trips: C trap entry vs the Python twin as the INTR hook
+    prog = _program("syscall")
+    n_c, n_py = max(1, int(400_000 * scale)), max(1, int(20_000 * scale))
+    cpu, t_c = _pyhv_run(prog, n_c)
+    uc, t_py, _ = _raw_run(prog, n_py, until=0xFFFF_FFFF, setup=twin.install_trap_twin)
+    out["syscalls_per_s_c"] = cpu["s1"] / t_c
+    out["syscalls_per_s_python"] = uc.reg_read(rc.UC_RISCV_REG_S1) / t_py
+    out["syscall_ratio"] = out["syscalls_per_s_c"] / out["syscalls_per_s_python"]
+    # 3. TLB fills on a page-hopping loop: C walker vs the Python twin as the fill hook
+    prog = _program("pagehop")
+    r_c, r_py = max(1, int(2_000 * scale)), max(1, int(100 * scale))
+    cpu, t_c = _pyhv_run(prog, r_c)
+    fills_c = cpu.counters["tlb_fills"]
+
+    def mmu_twin(uc):
+        return twin.install_mmu_twin(uc, RAM_BASE, 8 << 20)
+
+    uc, t_py, stats = _raw_run(prog, r_py, until=0xFFFF_FFFF, setup=mmu_twin, tlb_virtual=True)
+    out["tlb_fills_per_s_c"] = fills_c / t_c
+    out["tlb_fills_per_s_python"] = stats["fills"] / t_py
+    out["tlb_fill_ratio"] = out["tlb_fills_per_s_c"] / out["tlb_fills_per_s_python"]
+    return {k: round(v, 3) for k, v in out.items()}
+
+
+BENCHES = {"core": bench_core}
+
+
+def main(name: str, as_json: bool, scale: float = 1.0) -> int:
+    result = BENCHES[name](scale)
+    if as_json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:24s} {value}")
+    return 0
