@@ -32,7 +32,7 @@ with open(os.path.join(HERE, "pyhv_core.h")) as f:
 ffibuilder.set_source(
     "pyhv._core",
     '#include "core.h"\n',
-    sources=[os.path.relpath(os.path.join(HERE, n)) for n in ("vcpu.c", "mmu.c", "trap.c")],
+    sources=[os.path.relpath(os.path.join(HERE, n)) for n in ("vcpu.c", "mmu.c", "trap.c", "clint.c")],
     include_dirs=[HERE, _unicorn_include()],
     extra_compile_args=["-O2", "-Wall", "-Werror", "-std=gnu11", "-Wno-unused-function"],
 )

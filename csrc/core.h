@@ -26,6 +26,7 @@ struct uc_api {
     uc_err (*context_save)(uc_engine *, uc_context *);
     uc_err (*vmem_read)(uc_engine *, uint64_t, uc_prot, void *, size_t);
     const char *(*strerror)(uc_err);
+    uc_err (*mmio_map)(uc_engine *, uint64_t, uint64_t, uc_cb_mmio_read_t, void *, uc_cb_mmio_write_t, void *);
 };
 extern struct uc_api uc;
 
@@ -78,6 +79,8 @@ void hook_intr(uc_engine *u, uint32_t intno, void *data);
 bool hook_insn_invalid(uc_engine *u, void *data);
 void deliver_fault(struct pyhv_vcpu *v);
 bool interrupts_check(struct pyhv_vcpu *v, uint32_t pc);
+bool m_interrupt_take(struct pyhv_vcpu *v, uint32_t pc);
+bool apply_slines(struct pyhv_vcpu *v);
 bool wfi_should_wake(struct pyhv_vcpu *v);
 int read_insn(struct pyhv_vcpu *v, uint32_t vaddr, uint32_t *insn);
 

@@ -110,7 +110,16 @@ struct pyhv_vcpu {
     char message[160];
 };
 
+/* The CLINT, served in C (csrc/clint.c). */
+struct pyhv_clint {
+    struct pyhv_vcpu *harts[8];
+    uint32_t nharts;
+    uint64_t reads;
+    uint64_t writes;
+};
+
 int pyhv_api_init(void **fns, int n);
+int pyhv_clint_map(struct pyhv_clint *c, struct pyhv_vcpu *v);
 int pyhv_pool_init(struct pyhv_pool *pool);
 int64_t pyhv_pool_alloc(struct pyhv_pool *pool, int32_t owner);
 int pyhv_pool_free(struct pyhv_pool *pool, uint32_t hfn);

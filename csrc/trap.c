@@ -204,7 +204,7 @@ void deliver_fault(struct pyhv_vcpu *v)
 }
 
 /* Apply S-level line changes to the engine's mip, which delivers S interrupts itself. */
-static bool apply_slines(struct pyhv_vcpu *v)
+bool apply_slines(struct pyhv_vcpu *v)
 {
     uint32_t mip = csr_get(v->uc, UC_RISCV_REG_MIP);
     uint32_t want = (mip & ~v->slines_dirty) | (v->slines & v->slines_dirty);
@@ -215,30 +215,34 @@ static bool apply_slines(struct pyhv_vcpu *v)
     return (want & ~mip) != 0;
 }
 
-/* At a block boundary `pc`: take a pending, enabled M-level interrupt (spec 3.1.9:
- * an M interrupt is enabled if priv < M, or priv = M and MIE; priority MEI > MSI > MTI),
- * or make the engine notice newly raised S-level lines.  Returns true if PC moved. */
-bool interrupts_check(struct pyhv_vcpu *v, uint32_t pc)
+/* Take a pending, enabled M-level interrupt at instruction boundary `pc` (spec
+ * 3.1.9: an M interrupt is enabled if priv < M, or priv = M and MIE; priority
+ * MEI > MSI > MTI).  Returns true if the hart entered the handler. */
+bool m_interrupt_take(struct pyhv_vcpu *v, uint32_t pc)
 {
     uc_engine *u = v->uc;
-    bool kick = false;
-    if (v->slines_dirty)
-        kick = apply_slines(v);
-    if (v->vmip) {
-        uint32_t pending = v->vmip & csr_get(u, UC_RISCV_REG_MIE);
-        if (pending) {
-            uint32_t priv = reg_get(u, UC_RISCV_REG_PRIV);
-            if (priv < 3 || (csr_get(u, UC_RISCV_REG_MSTATUS) & MSTATUS_MIE)) {
-                uint32_t code = (pending & MIP_MEIP) ? 11 : (pending & MIP_MSIP) ? 3 : 7;
-                trap_enter(v, 0x80000000u | code, pc, 0);
-                return true;
-            }
-        }
-    }
+    uint32_t pending = v->vmip & csr_get(u, UC_RISCV_REG_MIE);
+    if (!pending)
+        return false;
+    uint32_t priv = reg_get(u, UC_RISCV_REG_PRIV);
+    if (priv == 3 && !(csr_get(u, UC_RISCV_REG_MSTATUS) & MSTATUS_MIE))
+        return false;
+    uint32_t code = (pending & MIP_MEIP) ? 11 : (pending & MIP_MSIP) ? 3 : 7;
+    trap_enter(v, 0x80000000u | code, pc, 0);
+    return true;
+}
+
+/* At a block boundary `pc` inside the engine: take an M-level interrupt, or make
+ * the engine notice newly raised S-level lines.  Returns true if PC moved. */
+bool interrupts_check(struct pyhv_vcpu *v, uint32_t pc)
+{
+    bool kick = v->slines_dirty && apply_slines(v);
+    if (v->vmip && m_interrupt_take(v, pc))
+        return true;
     if (kick) {
         /* The engine takes an S interrupt only when its TB loop exits; rewriting
          * PC to this block's start forces that exit right here (facts Q4). */
-        reg_set(u, UC_RISCV_REG_PC, pc);
+        reg_set(v->uc, UC_RISCV_REG_PC, pc);
         return true;
     }
     return false;

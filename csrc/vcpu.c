@@ -10,7 +10,7 @@ struct uc_api uc;
 
 int pyhv_api_init(void **fns, int n)
 {
-    if (n != 10)
+    if (n != (int)(sizeof uc / sizeof(void *)))
         return -1;
     memcpy(&uc, fns, sizeof uc);
     return 0;
@@ -215,6 +215,17 @@ int pyhv_vcpu_run(struct pyhv_vcpu *v, uint64_t budget)
         uint32_t pc = reg_get(u, UC_RISCV_REG_PC);
         if (v->insns >= v->stop_at)
             return finish(v, PYHV_EXIT_BUDGET, pc);
+        int32_t req = __atomic_exchange_n(&v->exit_request, 0, __ATOMIC_SEQ_CST);
+        if (req)
+            return finish(v, req, pc);
+        /* Interrupts due at entry are taken here: a PC write from the block hook
+         * of the first block after emu_start is not honoured (measured), and the
+         * engine delivers S-level interrupts when it starts. */
+        timer_rearm(v);
+        if (v->slines_dirty)
+            apply_slines(v);
+        if (v->vmip && m_interrupt_take(v, pc))
+            pc = reg_get(u, UC_RISCV_REG_PC);
         v->exit_reason = PYHV_EXIT_NONE;
         v->resume_ok = 0;
         v->fault_cause = -1;

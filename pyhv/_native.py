@@ -23,6 +23,7 @@ _UC_FUNCTIONS = (
     "uc_context_save",
     "uc_vmem_read",
     "uc_strerror",
+    "uc_mmio_map",
 )
 
 

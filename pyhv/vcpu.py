@@ -50,7 +50,7 @@ class VCpu:
         rc_ = lib.pyhv_vcpu_attach(self.c)
         if rc_ != 0:
             raise PyhvError(f"could not attach the C core to the engine (step {-rc_})")
-        self._hooks_alive = []
+        self._device_error = None
         self.reg_write = self.uc.reg_write
         self["mhartid"] = hart_id if "mhartid" in CSRS else 0
 
@@ -107,6 +107,9 @@ class VCpu:
         if budget_insns < 0:
             raise ValueError("budget_insns must be >= 0")
         reason = lib.pyhv_vcpu_run(self.c, budget_insns)
+        if self._device_error is not None:
+            error, self._device_error = self._device_error, None
+            raise error
         message = ffi.string(self.c.message).decode(errors="replace")
         return Exit(REASONS.get(reason, str(reason)), int(self.c.exit_pc), message)
 
@@ -177,6 +180,31 @@ class VCpu:
             chunk = min(len(data) - pos, 4096 - (vaddr & 0xFFF))
             self.vm.write_phys(self.translate(vaddr, "write"), data[pos : pos + chunk])
             vaddr, pos = vaddr + chunk, pos + chunk
+
+    # ---- devices --------------------------------------------------------------------
+    def map_device(self, base: int, device) -> None:
+        """Serve [base, base + device.SIZE) with the device's read/write, inside the MMIO callback."""
+
+        def read(uc, offset, size, _):
+            try:
+                return device.read(offset, size)
+            except Exception as e:  # a host bug: stop cleanly, re-raise from run()
+                self._fail(device, e)
+                return 0
+
+        def write(uc, offset, size, value, _):
+            try:
+                device.write(offset, size, value)
+            except Exception as e:
+                self._fail(device, e)
+
+        self.uc.mmio_map(base, device.SIZE, read, None, write, None)
+
+    def _fail(self, device, error: Exception) -> None:
+        if self._device_error is None:
+            self._device_error = PyhvError(f"device {device.name} failed: {error!r}")
+            self._device_error.__cause__ = error
+        self.request_exit("host")
 
     # ---- engine caches -----------------------------------------------------------
     def invalidate_frames(self, hfn: int, nframes: int = 1) -> None:

@@ -11,9 +11,10 @@ and notebooks use it directly to run bare guest programs:
     ('breakpoint', 5)
 """
 
+import numpy as np
 import unicorn
 
-from pyhv._native import lib
+from pyhv._native import ffi, lib
 from pyhv.errors import ConfigError
 from pyhv.memory import PAGE_SIZE, FramePool, GuestMemory
 from pyhv.vcpu import VCpu
@@ -27,6 +28,9 @@ class VM:
             raise ConfigError(f"unknown MMU {mmu!r} (pyhv or unicorn)")
         self.mmu = mmu
         self.memory = GuestMemory(pool, mem_size_mib, frame_limit=frame_limit)
+        self.devices = []  # (base, device)
+        self.clint = None
+        self.rom = None
         self.vcpus = [VCpu(self, 0)]
         self.memory.write_listeners.append(self._drop_code)
         self.memory.tlb_listeners.append(self._flush_tlbs)
@@ -49,6 +53,50 @@ class VM:
                     cpu.uc.mem_map_ptr(mem.ram_base + start * PAGE_SIZE, (i - start) * PAGE_SIZE,
                                        unicorn.UC_PROT_ALL, ptr)
                 start = i
+
+    # ---- devices -----------------------------------------------------------------
+    def add_device(self, base: int, device) -> None:
+        """Map a Python device (pyhv.devices.Device protocol) at guest-physical `base`.
+
+        Its registers are served inside Unicorn's MMIO callbacks, so an access
+        completes in place and the block never re-executes (facts: never stop the
+        engine from a memory hook).  A device that raises is a host bug: the vCPU
+        stops at the next block boundary and run() re-raises it."""
+        size = device.SIZE
+        for other_base, other in self.devices:
+            if base < other_base + other.SIZE and other_base < base + size:
+                raise ConfigError(f"device {device.name} at 0x{base:x} overlaps {other.name} at 0x{other_base:x}")
+        self.memory.add_window(base, size, 1 | 2)  # R|W, never executable
+        for cpu in self.vcpus:
+            cpu.map_device(base, device)
+        self.devices.append((base, device))
+
+    def add_clint(self) -> None:
+        """The CLINT at PYHV_CLINT_BASE, served in C (csrc/clint.c): msip, mtimecmp, mtime."""
+        self.clint = ffi.new("struct pyhv_clint *")
+        self.clint.nharts = len(self.vcpus)
+        for i, cpu in enumerate(self.vcpus):
+            self.clint.harts[i] = cpu.c
+        self.memory.add_window(lib.PYHV_CLINT_BASE, lib.PYHV_CLINT_SIZE, 1 | 2)
+        for cpu in self.vcpus:
+            if lib.pyhv_clint_map(self.clint, cpu.c) != 0:
+                raise ConfigError("could not map the CLINT")
+
+    def load_rom(self, data: bytes, base: int = lib.PYHV_ROM_BASE, size: int = lib.PYHV_ROM_SIZE) -> None:
+        """Read + execute-only memory at `base` (the BIOS); guest stores to it are access faults."""
+        if len(data) > size:
+            raise ConfigError(f"ROM image of {len(data)} bytes does not fit in {size} bytes")
+        self.rom = np.zeros(size, dtype=np.uint8)
+        self.rom[: len(data)] = np.frombuffer(bytes(data), dtype=np.uint8)
+        self.memory.add_window(base, size, 1 | 4)
+        for cpu in self.vcpus:
+            cpu.uc.mem_map_ptr(base, size, unicorn.UC_PROT_READ | unicorn.UC_PROT_EXEC, self.rom.ctypes.data)
+
+    def device_counters(self) -> dict:
+        out = {dev.name: dict(dev.counters) for _, dev in self.devices}
+        if self.clint is not None:
+            out["clint"] = {"reads": int(self.clint.reads), "writes": int(self.clint.writes)}
+        return out
 
     def _drop_code(self, hfn: int, nframes: int) -> None:
         for cpu in self.vcpus:
