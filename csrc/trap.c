@@ -115,6 +115,16 @@ static bool emulate_counter(struct pyhv_vcpu *v, uint32_t insn, uint32_t priv)
     return true;
 }
 
+/* An AMO (not LR) that faults on its read half is a store/AMO fault (spec table
+ * 3.6 lists only store/AMO causes for AMOs); Unicorn's AMO loads first and
+ * reports the load cause, so map 13 -> 15 and 5 -> 7. */
+static uint32_t amo_cause(uint32_t insn, uint32_t cause)
+{
+    if ((insn & 0x7f) == 0x2f && (insn >> 27) != 2)
+        return cause == 13 ? 15 : cause == 5 ? 7 : cause;
+    return cause;
+}
+
 /* UC_HOOK_INTR: Unicorn reports a synchronous exception.  PC is already past the
  * instruction (epc = PC - 4 for every intno, facts Q2). */
 void hook_intr(uc_engine *u, uint32_t intno, void *data)
@@ -151,6 +161,8 @@ void hook_intr(uc_engine *u, uint32_t intno, void *data)
         /* only in Unicorn-MMU mode: the address sits in env->badaddr (facts Q2) */
         if (v->ctx && uc.context_save(u, v->ctx) == UC_ERR_OK)
             memcpy(&tval, (uint8_t *)v->ctx + v->badaddr_off, 4);
+        if ((intno == 13 || intno == 5) && read_insn(v, epc, &insn) == 0)
+            cause = amo_cause(insn, cause);
         break;
     default:
         break;
@@ -195,8 +207,10 @@ void deliver_fault(struct pyhv_vcpu *v)
             addr = base + (uint32_t)((int32_t)insn >> 20);
         else if (op == 0x23 || op == 0x27) /* stores: S-immediate */
             addr = base + (uint32_t)((((int32_t)insn >> 25) << 5) | ((insn >> 7) & 31));
-        else if (op == 0x2f) /* AMO, LR, SC */
+        else if (op == 0x2f) { /* AMO, LR, SC */
             addr = base;
+            cause = (int32_t)amo_cause(insn, (uint32_t)cause);
+        }
         if ((addr & ~0xfffu) == page || ((addr + 3) & ~0xfffu) == page)
             tval = (addr & ~0xfffu) == page ? addr : page;
     }

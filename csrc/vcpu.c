@@ -71,6 +71,10 @@ uint64_t pyhv_vcpu_mtime(struct pyhv_vcpu *v)
 static void update_next_event(struct pyhv_vcpu *v)
 {
     v->next_event = v->stop_at < v->timer_at ? v->stop_at : v->timer_at;
+    /* An M interrupt waiting, masked, can be unmasked by any block (csrw mie,
+     * mret...), and only the block hook can take it: look at every block. */
+    if (v->vmip & MIP_M_BITS)
+        v->next_event = 0;
 }
 
 /* Recompute the instruction count at which mtime >= mtimecmp (MTIP rises). */
@@ -158,8 +162,6 @@ static void hook_block(uc_engine *u, uint64_t address, uint32_t size, void *data
     if ((v->vmip || v->slines_dirty) && interrupts_check(v, pc))
         return; /* the block is skipped: the handler (or this block again) runs next */
     v->insns += n;
-    if (v->vmip & MIP_M_BITS)
-        v->next_event = v->insns; /* keep looking while an M interrupt waits, masked */
 }
 
 /* ---- attach and run ---------------------------------------------------------- */

@@ -1,0 +1,240 @@
+"""Build every committed guest binary with the pinned Zig toolchain.
+
+Owns the table of build targets (sources -> flat binary) and the two commands
+CI needs: `build` writes the binaries into place, `check` rebuilds them into a
+scratch directory and compares them with the committed bytes.  The compiler is
+the `ziglang` package from PyPI, pinned below, run as `python -m ziglang`.
+
+    python -m pyhv.toolchain build [NAMES...]
+    python -m pyhv.toolchain check
+    python -m pyhv.toolchain list
+
+A target compiles its sources with `zig cc`, links them with its linker script,
+turns the ELF into a flat binary with `zig objcopy -O binary`, and may finish
+with a Python post-step (padding, a header, a disk image built from other
+targets' outputs).  Intermediate files never land in the source tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import importlib.util
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ZIG_VERSION = "0.15.1"
+
+# rv32ima, no compressed instructions: the guests' contract with the board.
+# -mno-relax keeps addresses where the source puts them (.org, label tables);
+# the unwind and note sections are dropped by the linker scripts as well.
+ZIG_TARGET = ("-target", "riscv32-freestanding", "-mcpu=generic_rv32+m+a")
+COMMON_FLAGS = (
+    "-nostdlib",
+    "-ffreestanding",
+    "-mno-relax",
+    "-g0",
+    "-fno-unwind-tables",
+    "-fno-asynchronous-unwind-tables",
+    "-Wl,--build-id=none",
+    "-I",
+    "csrc",
+)
+
+# post(out, built): finish the target's output file `out` in place.  `built`
+# maps every target name built so far in this run to its output path, so an
+# image can be assembled from the targets named in `deps`.
+PostStep = Callable[[Path, Mapping[str, Path]], None]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One committed binary.  Paths are relative to the repository root."""
+
+    name: str
+    output: str
+    sources: tuple[str, ...] = ()  # empty: `post` produces the output alone
+    linker_script: str | None = None
+    flags: tuple[str, ...] = ()
+    deps: tuple[str, ...] = ()  # targets to build first (for `post`)
+    post: PostStep | None = None
+
+
+def _test_program(stem: str) -> Target:
+    """A test program from tests/guests/: one .S file, linked at RAM base."""
+    return Target(
+        name=f"test-{stem}",
+        sources=(f"tests/guests/{stem}.S",),
+        linker_script="tests/guests/link.ld",
+        output=f"tests/guests/{stem}.bin",
+    )
+
+
+TARGETS: tuple[Target, ...] = (
+    _test_program("compute"),
+    _test_program("syscall"),
+    _test_program("pagehop"),
+    _test_program("traps"),
+    _test_program("interrupts"),
+    _test_program("selfmod"),
+    _test_program("paging"),
+    _test_program("clint"),
+    _test_program("sirq"),
+)
+
+
+class ToolchainError(Exception):
+    """A build problem worth one line to the user (no traceback)."""
+
+
+def _targets_by_name() -> dict[str, Target]:
+    table = {}
+    for t in TARGETS:
+        if t.name in table:
+            raise ToolchainError(f"duplicate target name {t.name!r}")
+        table[t.name] = t
+    return table
+
+
+def installed_zig_version() -> str | None:
+    """The version of the installed ziglang package, or None if it is absent."""
+    if importlib.util.find_spec("ziglang") is None:
+        return None
+    return importlib.metadata.version("ziglang")
+
+
+def require_zig() -> None:
+    """Fail with one clear line unless the pinned ziglang is installed."""
+    found = installed_zig_version()
+    if found is None:
+        raise ToolchainError(f"ziglang is not installed; run: pip install ziglang=={ZIG_VERSION}")
+    if found != ZIG_VERSION:
+        raise ToolchainError(f"ziglang {found} found, {ZIG_VERSION} required (pip install ziglang=={ZIG_VERSION})")
+
+
+def _zig(*args: str) -> None:
+    """Run `python -m ziglang ARGS` from the repository root."""
+    cmd = [sys.executable, "-m", "ziglang", *args]
+    proc = subprocess.run(cmd, check=False, cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ToolchainError(
+            f"{' '.join(args[:1])} failed ({proc.returncode}):\n" + (proc.stderr or proc.stdout).rstrip()
+        )
+
+
+def _build_one(t: Target, out: Path, work: Path, built: Mapping[str, Path]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if t.sources:
+        if t.linker_script is None:
+            raise ToolchainError(f"{t.name}: sources need a linker script")
+        elf = work / f"{t.name}.elf"
+        # Sources are passed relative to ROOT (the cwd), and the prefix map
+        # rewrites anything absolute, so no host path reaches the output.
+        _zig(
+            "cc",
+            *ZIG_TARGET,
+            *COMMON_FLAGS,
+            f"-ffile-prefix-map={ROOT}=.",
+            *t.flags,
+            "-T",
+            t.linker_script,
+            "-o",
+            str(elf),
+            *t.sources,
+        )
+        _zig("objcopy", "-O", "binary", str(elf), str(out))
+    if t.post is not None:
+        t.post(out, built)
+    if not out.exists():
+        raise ToolchainError(f"{t.name}: nothing produced {t.output}")
+
+
+def _ordered(names: list[str] | None) -> list[Target]:
+    """The targets named (all if None) plus their deps, deps first."""
+    table = _targets_by_name()
+    wanted = list(table) if not names else names
+    order: list[Target] = []
+    seen: set[str] = set()
+
+    def visit(name: str, chain: tuple[str, ...]) -> None:
+        if name not in table:
+            known = ", ".join(table)
+            raise ToolchainError(f"unknown target {name!r} (known: {known})")
+        if name in chain:
+            raise ToolchainError(f"dependency cycle: {' -> '.join(chain + (name,))}")
+        if name in seen:
+            return
+        for dep in table[name].deps:
+            visit(dep, chain + (name,))
+        seen.add(name)
+        order.append(table[name])
+
+    for name in wanted:
+        visit(name, ())
+    return order
+
+
+def build(names: list[str] | None = None, outroot: Path = ROOT) -> dict[str, Path]:
+    """Build the named targets (all if None) under outroot; return their paths."""
+    targets = _ordered(names)
+    require_zig()
+    built: dict[str, Path] = {}
+    with tempfile.TemporaryDirectory(prefix="pyhv-build-") as work:
+        for t in targets:
+            out = outroot / t.output
+            _build_one(t, out, Path(work), built)
+            built[t.name] = out
+    return built
+
+
+def check(names: list[str] | None = None) -> bool:
+    """Rebuild into a scratch tree and compare with the committed files.
+
+    Prints `ok NAME` or `DIFFERS NAME` per target; returns True if all match.
+    """
+    all_ok = True
+    with tempfile.TemporaryDirectory(prefix="pyhv-check-") as scratch:
+        built = build(names, Path(scratch))
+        for name, fresh in built.items():
+            committed = ROOT / _targets_by_name()[name].output
+            same = committed.exists() and committed.read_bytes() == fresh.read_bytes()
+            print(f"{'ok' if same else 'DIFFERS'} {name}", flush=True)
+            if not same:
+                why = "not committed" if not committed.exists() else "bytes differ"
+                print(f"  {committed.relative_to(ROOT)}: {why}", file=sys.stderr)
+            all_ok &= same
+    return all_ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pyhv.toolchain", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_build = sub.add_parser("build", help="build targets into place")
+    p_build.add_argument("names", nargs="*", help="target names (default: all)")
+    p_check = sub.add_parser("check", help="rebuild and compare with committed bytes")
+    p_check.add_argument("names", nargs="*", help="target names (default: all)")
+    sub.add_parser("list", help="list the targets")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "list":
+            for t in TARGETS:
+                print(f"{t.name}\t{t.output}")
+            return 0
+        if args.command == "build":
+            for name, path in build(args.names or None).items():
+                print(f"built {name} -> {path.relative_to(ROOT)}")
+            return 0
+        return 0 if check(args.names or None) else 1
+    except ToolchainError as e:
+        print(f"pyhv.toolchain: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
