@@ -59,4 +59,49 @@
 #define SBI_ERR_NOT_SUPPORTED       (-2)
 #define SBI_ERR_INVALID_PARAM       (-3)
 
+/* ---- firmware and boot protocol ------------------------------------------- */
+/* The BIOS owns [RAM_BASE, RAM_BASE + FW_RESERVED) (data, stack, its virtqueue),
+ * as OpenSBI does; kernels load at PYHV_KERNEL_BASE or above.  At reset pyhv sets
+ * a0 = hartid and a1 = the guest-physical address of the device tree blob, which
+ * it places at the top of RAM (PYHV_DTB_MAX bytes); both regions are listed in
+ * the DTB's memory reservation block.  The BIOS enters the kernel in S-mode with
+ * a0 = hartid, a1 = DTB address (the Linux/OpenSBI convention). */
+#define PYHV_FW_RESERVED     0x00200000
+#define PYHV_KERNEL_BASE     0x80200000
+#define PYHV_DTB_MAX         0x00010000
+
+/* Boot header: sector 0 of the boot disk, 512 bytes, little-endian fields.
+ *   off  size  field
+ *     0     4  magic0 = PYHV_BOOT_MAGIC0 ("PYHV")
+ *     4     4  magic1 = PYHV_BOOT_MAGIC1 ("BOOT")
+ *     8     4  version = PYHV_BOOT_VERSION
+ *    12     4  kernel_offset  byte offset of the kernel on the disk, multiple of 512
+ *    16     4  kernel_size    bytes
+ *    20     4  load_addr      guest-physical, >= PYHV_KERNEL_BASE
+ *    24     4  entry          guest-physical entry point (S-mode)
+ *    28     4  kernel_crc32   CRC-32 (IEEE 802.3, as zlib.crc32) of the kernel bytes
+ *    32     4  fs_offset      byte offset of a file system image, 0 if none
+ *    36     4  fs_size        bytes
+ *    40   468  reserved, zero
+ *   508     4  header_crc32   CRC-32 of bytes 0..507 */
+#define PYHV_BOOT_MAGIC0     0x56485950
+#define PYHV_BOOT_MAGIC1     0x544f4f42
+#define PYHV_BOOT_VERSION    1
+#define PYHV_BOOT_HDR_SIZE   512
+#define PYHV_BOOT_OFF_KOFF   12
+#define PYHV_BOOT_OFF_KSIZE  16
+#define PYHV_BOOT_OFF_LOAD   20
+#define PYHV_BOOT_OFF_ENTRY  24
+#define PYHV_BOOT_OFF_KCRC   28
+#define PYHV_BOOT_OFF_FSOFF  32
+#define PYHV_BOOT_OFF_FSSIZE 36
+#define PYHV_BOOT_OFF_HCRC   508
+
+/* BIOS failure codes, reported through the finisher as (code << 16) | FAIL. */
+#define PYHV_BIOS_ERR_NO_DISK     2
+#define PYHV_BIOS_ERR_BAD_MAGIC   3
+#define PYHV_BIOS_ERR_BAD_CRC     4
+#define PYHV_BIOS_ERR_TOO_BIG     5
+#define PYHV_BIOS_ERR_DISK_IO     6
+
 #endif

@@ -191,7 +191,7 @@ TRAP_EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("index,scenario", enumerate(TRAP_EXPECTED), ids=list(TRAP_EXPECTED))
+@pytest.mark.parametrize("index,scenario", list(enumerate(TRAP_EXPECTED)), ids=list(TRAP_EXPECTED))
 def test_trap_record(traps_run, index, scenario):
     vm, labels = traps_run["vm"], traps_run["labels"]
     cause, epc, tval, want_tag = TRAP_EXPECTED[scenario]
@@ -264,7 +264,7 @@ IRQ_EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("index,scenario", enumerate(IRQ_EXPECTED), ids=list(IRQ_EXPECTED))
+@pytest.mark.parametrize("index,scenario", list(enumerate(IRQ_EXPECTED)), ids=list(IRQ_EXPECTED))
 def test_interrupt_record(irq_run, index, scenario):
     vm, labels = irq_run["vm"], irq_run["labels"]
     cause, epc, want_tag = IRQ_EXPECTED[scenario]
@@ -444,14 +444,14 @@ def test_paging_completes(paging_runs, programs, mmu):
 
 
 @pytest.mark.parametrize("mmu", MMUS)
-@pytest.mark.parametrize("index", range(len(PAGING_S)), ids=[p[0] for p in PAGING_S])
+@pytest.mark.parametrize("index", list(range(len(PAGING_S))), ids=[p[0] for p in PAGING_S])
 def test_paging_s_probe(paging_runs, programs, mmu, index):
     got = tuple(words(paging_runs[mmu]["results"][16 * index : 16 * index + 16]))
     assert got == paging_expected_record(programs, PAGING_S[index]), " ".join(f"0x{v:x}" for v in got)
 
 
 @pytest.mark.parametrize("mmu", MMUS)
-@pytest.mark.parametrize("index", range(len(PAGING_U)), ids=[p[0] for p in PAGING_U])
+@pytest.mark.parametrize("index", list(range(len(PAGING_U))), ids=[p[0] for p in PAGING_U])
 def test_paging_u_probe(paging_runs, programs, mmu, index):
     off = U_RESULTS_PA - DATA_PA + 16 * index
     got = tuple(words(paging_runs[mmu]["data"][off : off + 16]))
