@@ -66,6 +66,10 @@ void csr_set(uc_engine *u, int regid, uint32_t value);
 uint32_t reg_get(uc_engine *u, int regid);
 void reg_set(uc_engine *u, int regid, uint32_t value);
 
+/* vcpu.c */
+void trace_event(struct pyhv_vcpu *v, uint32_t kind, uint32_t cause, uint32_t pc, uint32_t value, uint32_t from,
+                 uint32_t to);
+
 /* mmu.c */
 #define PAGE0_RETRY (-2) /* fault_cause: a page-0 fetch refused as a probe; retry for real */
 bool tlb_fill(uc_engine *u, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *e, void *data);

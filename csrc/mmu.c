@@ -267,6 +267,7 @@ bool tlb_fill(uc_engine *u, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *e, v
     }
     e->paddr = epa;
     e->perms = perms;
+    trace_event(v, PYHV_TRACE_MMU, (uint32_t)access, (uint32_t)vaddr, epa, (uint32_t)priv, perms);
     return true;
 refuse:
     if (!update) {
@@ -275,6 +276,7 @@ refuse:
         return false;
     }
     v->counters[PYHV_CNT_TLB_FAULT]++;
+    trace_event(v, PYHV_TRACE_MMU, 0x100u | (uint32_t)t.cause, (uint32_t)vaddr, 0, (uint32_t)priv, 0);
     v->fault_cause = t.cause;
     v->fault_page = (uint32_t)vaddr;
     return false;

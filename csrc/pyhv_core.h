@@ -108,6 +108,23 @@ struct pyhv_vcpu {
     void *ctx;              /* uc_context for badaddr reads */
     uint64_t counters[64];
     char message[160];
+    uint32_t trace_mask;    /* PYHV_TRACE_* kinds to record */
+    uint32_t trace_len;     /* events in the ring */
+    uint32_t trace_cap;
+    struct pyhv_trace_event *trace;
+};
+
+/* Trace events for `pyhv boot -d int,mmu`: a ring the hooks append to and Python
+ * drains after each run (csrc/vcpu.c trace_event). */
+#define PYHV_TRACE_INT  1   /* a trap entered: cause, epc, tval, priv -> new priv */
+#define PYHV_TRACE_MMU  2   /* a TLB fill: vaddr, result address, perms or fault */
+struct pyhv_trace_event {
+    uint32_t kind;
+    uint32_t cause;        /* INT: xcause; MMU: access type, or 0x100 | fault cause */
+    uint32_t pc;           /* INT: epc; MMU: vaddr */
+    uint32_t value;        /* INT: tval; MMU: engine address of the page */
+    uint32_t priv_from;
+    uint32_t priv_to;      /* INT: the handler's privilege; MMU: perms */
 };
 
 /* The CLINT, served in C (csrc/clint.c). */

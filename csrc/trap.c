@@ -17,7 +17,7 @@ void trap_enter(struct pyhv_vcpu *v, uint32_t cause, uint32_t epc, uint32_t tval
     uint32_t priv = reg_get(u, UC_RISCV_REG_PRIV);
     uint32_t deleg = csr_get(u, irq ? UC_RISCV_REG_MIDELEG : UC_RISCV_REG_MEDELEG);
     uint32_t mstatus = csr_get(u, UC_RISCV_REG_MSTATUS);
-    uint32_t tvec;
+    uint32_t tvec, from = priv;
     v->counters[(irq ? PYHV_CNT_IRQ : PYHV_CNT_EXC) + (code & 15)]++;
     if (priv <= 1 && code < 32 && ((deleg >> code) & 1)) {
         tvec = csr_get(u, UC_RISCV_REG_STVEC);
@@ -40,6 +40,7 @@ void trap_enter(struct pyhv_vcpu *v, uint32_t cause, uint32_t epc, uint32_t tval
     }
     csr_set(u, UC_RISCV_REG_MSTATUS, mstatus);
     reg_set(u, UC_RISCV_REG_PRIV, priv);
+    trace_event(v, PYHV_TRACE_INT, cause, epc, tval, from, priv);
     uint32_t pc = tvec & ~3u;
     if (irq && (tvec & 3) == 1)
         pc += 4 * code;

@@ -61,6 +61,24 @@ int pyhv_vcpu_csr_write(struct pyhv_vcpu *v, int regid, uint32_t value)
     return 0;
 }
 
+/* Append a trace event; near full, ask for an exit so Python drains the ring
+ * before anything is lost. */
+void trace_event(struct pyhv_vcpu *v, uint32_t kind, uint32_t cause, uint32_t pc, uint32_t value, uint32_t from,
+                 uint32_t to)
+{
+    if (!(v->trace_mask & kind) || v->trace_len >= v->trace_cap)
+        return;
+    struct pyhv_trace_event *e = &v->trace[v->trace_len++];
+    e->kind = kind;
+    e->cause = cause;
+    e->pc = pc;
+    e->value = value;
+    e->priv_from = from;
+    e->priv_to = to;
+    if (v->trace_len >= v->trace_cap - v->trace_cap / 4 && !v->exit_request)
+        pyhv_vcpu_request_exit(v, PYHV_EXIT_HOST);
+}
+
 /* ---- virtual time ------------------------------------------------------ */
 
 uint64_t pyhv_vcpu_mtime(struct pyhv_vcpu *v)

@@ -1,34 +1,171 @@
 """The `pyhv` command line: argument parsing and exit codes only, no emulation logic.
 
-Exit status: 0 success, 1 pyhv error (one line on stderr), 2 usage error.
+Exit status: 0 success, 1 pyhv error (one line on stderr), 2 usage error,
+124 --max-insns/--timeout reached; `pyhv boot` returns the guest's finisher code.
 """
 
 import argparse
+import os
+import re
 import sys
 
 from pyhv.errors import PyhvError
 
+TRACE_ITEMS = ("int", "mmu", "exits", "guest_errors", "in_asm")
+
+
+def memory_size_mib(text: str) -> int:
+    """QEMU's -m: a number with an optional K/M/G suffix; a bare number is MiB."""
+    m = re.fullmatch(r"\s*(\d+)\s*([kKmMgG]?)[iI]?[bB]?\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"invalid memory size {text!r} (examples: 128M, 1G, 64)")
+    value, unit = int(m.group(1)), m.group(2).upper() or "M"
+    kib = value * {"K": 1, "M": 1024, "G": 1024 * 1024}[unit]
+    if kib % 1024:
+        raise argparse.ArgumentTypeError(f"memory size {text!r} is not a whole number of MiB")
+    return kib // 1024
+
+
+def trace_items(text: str) -> set:
+    items = {t.strip() for t in text.split(",") if t.strip()}
+    unknown = items - set(TRACE_ITEMS)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown -d item(s) {', '.join(sorted(unknown))} (known: {', '.join(TRACE_ITEMS)})")
+    return items
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""), 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse prints the usage too)
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="pyhv", description="A type-2 hypervisor for RISC-V rv32 guests, in Python + C.")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    p = _Parser(prog="pyhv", description="A type-2 hypervisor for RISC-V rv32 guests, in Python + C.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    b = sub.add_parser("bench", help="run a benchmark and print its figures")
-    b.add_argument("name", choices=["core"], help="core: vCPU core ratios against raw Unicorn and the Python twins")
-    b.add_argument("--json", action="store_true", help="print one JSON object")
-    b.add_argument("--scale", type=float, default=1.0, help="work multiplier (default 1.0)")
+
+    b = sub.add_parser("boot", help="boot a disk image on the virt board (console on stdin/stdout)",
+                       description="Boot IMAGE: BIOS in ROM, IMAGE as the first virtio-blk disk. "
+                       "Press C-a x to exit, C-a h for help.")
+    b.add_argument("image", metavar="IMAGE", help="boot disk image (see `pyhv info`)")
+    b.add_argument("-m", "--memory", type=memory_size_mib, default=128, metavar="SIZE",
+                   help="guest RAM, with K/M/G suffix (default 128M)")
+    b.add_argument("--bios", default=None, metavar="PATH|none", help="firmware for the ROM (default firmware/bios.bin)")
+    b.add_argument("--drive", action="append", default=[], metavar="FILE", help="another raw disk (repeatable)")
+    b.add_argument("--snapshot", action="store_true", help="never write to the disk images (throw-away overlay)")
+    b.add_argument("--append", default="", metavar="ARGS", help="kernel command line (DTB /chosen/bootargs)")
+    b.add_argument("--max-insns", type=positive_int, metavar="N", help="stop with status 124 after N instructions")
+    b.add_argument("--timeout", type=positive_float, metavar="SECONDS", help="stop with status 124 after SECONDS")
+    b.add_argument("-d", dest="trace", type=trace_items, default=set(), metavar="ITEMS",
+                   help=f"log items, comma-separated: {', '.join(TRACE_ITEMS)}")
+    b.add_argument("-D", dest="logfile", metavar="FILE", help="write -d logs to FILE instead of stderr")
+    b.add_argument("--no-reboot", action="store_true", help="exit instead of rebooting")
+    b.add_argument("-nographic", action="store_true", help=argparse.SUPPRESS)
+
+    i = sub.add_parser("info", help="print the boot header and layout of an image")
+    i.add_argument("image", metavar="IMAGE")
+
+    k = sub.add_parser("mkimage", help="build a boot disk image from a kernel binary")
+    k.add_argument("kernel", metavar="KERNEL", help="flat kernel binary")
+    k.add_argument("-o", "--output", required=True, metavar="IMAGE")
+    k.add_argument("--load", type=lambda s: int(s, 0), default=None, metavar="ADDR", help="load address (default 0x80200000)")
+    k.add_argument("--entry", type=lambda s: int(s, 0), default=None, metavar="ADDR", help="entry (default: load address)")
+    k.add_argument("--fs", metavar="FILE", help="file-system blob to append")
+
+    bench = sub.add_parser("bench", help="run a benchmark and print its figures")
+    bench.add_argument("name", choices=["core"], help="core: vCPU core ratios against raw Unicorn and the Python twins")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--scale", type=positive_float, default=1.0, help="work multiplier (default 1.0)")
     return p
+
+
+def _boot(args) -> int:
+    from pyhv.console import Console, RawTerminal
+    from pyhv.machine import DEFAULT_BIOS, Machine, MachineConfig
+
+    bios = str(DEFAULT_BIOS) if args.bios is None else (None if args.bios == "none" else args.bios)
+    log = None
+    if args.logfile:
+        try:
+            log = open(args.logfile, "w")
+        except OSError as e:
+            raise PyhvError(f"cannot open log file {args.logfile}: {e.strerror}") from None
+    config = MachineConfig(image=args.image, drives=args.drive, mem_size_mib=args.memory, bios=bios,
+                           snapshot=args.snapshot, bootargs=args.append, no_reboot=args.no_reboot,
+                           max_insns=args.max_insns, timeout_s=args.timeout, trace=args.trace)
+    config.log = log
+    console = Console.stdio()
+    machine = Machine(config, console=console)
+    try:
+        if console.interactive:
+            print("pyhv: press C-a x to exit, C-a h for help", file=sys.stderr)
+            with RawTerminal(sys.stdin.fileno()):
+                return machine.run()
+        return machine.run()
+    finally:
+        machine.close()
+        if log:
+            log.close()
+        sys.stdout.flush()
+
+
+def _mkimage(args) -> int:
+    from pathlib import Path
+
+    from pyhv import image
+    from pyhv._native import lib
+
+    try:
+        kernel = Path(args.kernel).read_bytes()
+        fs = Path(args.fs).read_bytes() if args.fs else b""
+    except OSError as e:
+        raise PyhvError(f"cannot read {e.filename}: {e.strerror}") from None
+    data = image.build(kernel, load_addr=args.load or lib.PYHV_KERNEL_BASE, entry=args.entry, fs=fs)
+    try:
+        Path(args.output).write_bytes(data)
+    except OSError as e:
+        raise PyhvError(f"cannot write {args.output}: {e.strerror}") from None
+    print(image.describe(args.output))
+    return 0
 
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "boot":
+            return _boot(args)
+        if args.command == "info":
+            from pyhv import image
+
+            print(image.describe(args.image))
+            return 0
+        if args.command == "mkimage":
+            return _mkimage(args)
         if args.command == "bench":
             from pyhv import bench
 
-            if args.scale <= 0:
-                print("pyhv: --scale must be positive", file=sys.stderr)
-                return 2
             return bench.main(args.name, args.json, args.scale)
     except PyhvError as e:
         print(f"pyhv: {e}", file=sys.stderr)
@@ -36,4 +173,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("pyhv: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a pyhv bug: still one line, unless asked for the traceback
+        if os.environ.get("PYHV_DEBUG"):
+            raise
+        print(f"pyhv: internal error: {e!r} (set PYHV_DEBUG=1 for a traceback)", file=sys.stderr)
+        return 1
     return 0

@@ -23,3 +23,9 @@ class GuestFault(PyhvError):
 
 class OutOfMemory(PyhvError):
     """The host frame pool (or a VM's frame limit) is exhausted."""
+
+
+class DmaError(Exception):
+    """A host-side access to guest-physical memory outside the VM's RAM (a device's DMA
+    aimed at nothing, or at MMIO).  Not a PyhvError: devices turn it into the guest-visible
+    error their specification names."""

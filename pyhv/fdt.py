@@ -226,7 +226,13 @@ IRQ_M_SOFT, IRQ_M_TIMER, IRQ_S_EXT, IRQ_M_EXT = 3, 7, 9, 11
 
 
 def virt_dtb(
-    mem_base: int, mem_size: int, n_harts: int, bootargs: str, virtio_slots: int, timebase_hz: int = 10_000_000
+    mem_base: int,
+    mem_size: int,
+    n_harts: int,
+    bootargs: str,
+    virtio_slots: int,
+    timebase_hz: int = 10_000_000,
+    reservations: Sequence[tuple[int, int]] = (),
 ) -> bytes:
     """The DTB for a virt board with this RAM, hart count and number of virtio-mmio slots."""
     if n_harts < 1 or not 0 <= virtio_slots <= VIRTIO_SLOTS or mem_size <= 0:
@@ -278,4 +284,4 @@ def virt_dtb(
     for name, value in (("poweroff", FINISHER_PASS), ("reboot", FINISHER_RESET)):
         node = root.child(name).prop("compatible", f"syscon-{name}").prop("regmap", test)
         node.prop("offset", 0).prop("value", value)
-    return root.to_dtb()
+    return dtb(root, reservations=reservations)

@@ -12,7 +12,7 @@ import mmap
 import numpy as np
 
 from pyhv._native import ffi, lib
-from pyhv.errors import ConfigError, OutOfMemory
+from pyhv.errors import ConfigError, DmaError, OutOfMemory
 
 PAGE_SIZE = 4096
 PAGE_SHIFT = 12
@@ -72,10 +72,6 @@ class FramePool:
     def free(self, hfn: int) -> None:
         if lib.pyhv_pool_free(self.c, hfn) != 0:
             raise ValueError(f"frame {hfn} is not allocated")
-
-
-class DmaError(Exception):
-    """A host-side access outside the VM's RAM (a device's DMA aimed at nothing)."""
 
 
 class GuestMemory:

@@ -198,7 +198,8 @@ class VCpu:
             except Exception as e:
                 self._fail(device, e)
 
-        self.uc.mmio_map(base, device.SIZE, read, None, write, None)
+        size = -(-device.SIZE // 4096) * 4096  # Unicorn maps whole pages; the rest reads as unmapped registers
+        self.uc.mmio_map(base, size, read, None, write, None)
 
     def _fail(self, device, error: Exception) -> None:
         if self._device_error is None:

@@ -62,9 +62,9 @@ class VM:
         completes in place and the block never re-executes (facts: never stop the
         engine from a memory hook).  A device that raises is a host bug: the vCPU
         stops at the next block boundary and run() re-raises it."""
-        size = device.SIZE
+        size = -(-device.SIZE // 4096) * 4096
         for other_base, other in self.devices:
-            if base < other_base + other.SIZE and other_base < base + size:
+            if base < other_base + max(other.SIZE, 4096) and other_base < base + size:
                 raise ConfigError(f"device {device.name} at 0x{base:x} overlaps {other.name} at 0x{other_base:x}")
         self.memory.add_window(base, size, 1 | 2)  # R|W, never executable
         for cpu in self.vcpus:

@@ -33,6 +33,7 @@ import struct
 from dataclasses import asdict, dataclass
 from enum import IntEnum
 
+from ..errors import DmaError
 from . import Device, IrqLine, SetLevel, check_bool, check_int
 
 
@@ -101,10 +102,6 @@ QUEUE_ADDRESS_HALVES = {
     Reg.QueueDriverLow: ("driver", 0), Reg.QueueDriverHigh: ("driver", 32),
     Reg.QueueDeviceLow: ("device", 0), Reg.QueueDeviceHigh: ("device", 32),
 }  # fmt: skip
-
-
-class DmaError(Exception):
-    """A guest-physical range not entirely inside the VM's RAM; raised by the memory object."""
 
 
 class VirtqueueError(Exception):

@@ -1,0 +1,238 @@
+"""The pyhv "virt" board: QEMU virt's memory map (csrc/abi.h) populated with devices,
+the BIOS in ROM, a device tree in RAM, and the run loop that handles vCPU exits.
+
+    Machine(MachineConfig(image="guests/hello.img")).run()  -> exit status
+
+Exit status follows `pyhv boot`: finisher pass 0, finisher fail N -> N (0 -> 1),
+guest fatal error 1, --max-insns / --timeout 124.
+"""
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyhv import fdt
+from pyhv._native import lib
+from pyhv.console import Console
+from pyhv.devices.finisher import Finisher
+from pyhv.devices.plic import PLIC
+from pyhv.devices.uart16550 import UART16550
+from pyhv.devices.virtio_blk import DiskBackend, VirtioBlk
+from pyhv.errors import ConfigError, ImageError
+from pyhv.image import read_header
+from pyhv.memory import FramePool
+from pyhv.vm import VM
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BIOS = ROOT / "firmware" / "bios.bin"
+SLICE_INSNS = 2_000_000  # instructions per vCPU run between host checks (20 ms of virtual time)
+MTIME_NEVER = (1 << 64) - 1
+EXIT_TIMEOUT = 124
+
+
+@dataclass
+class MachineConfig:
+    """A board configuration; field names carry units (Firecracker style)."""
+
+    image: str | None = None  # boot disk (virtio slot 0)
+    drives: list = field(default_factory=list)  # more disks, slots 1..
+    mem_size_mib: int = 128
+    bios: str | None = str(DEFAULT_BIOS)  # None: no firmware, the kernel starts in M-mode (QEMU -bios none)
+    snapshot: bool = False  # disk writes go to a throw-away overlay
+    bootargs: str = ""
+    no_reboot: bool = False
+    max_insns: int | None = None
+    timeout_s: float | None = None
+    trace: set = field(default_factory=set)  # -d items
+    log = None  # file object for -d output (default stderr)
+
+
+class Machine:
+    def __init__(self, config: MachineConfig, console: Console | None = None, pool: FramePool | None = None):
+        self.config = config
+        self.console = console if console is not None else Console(output=None)
+        self.log = config.log or sys.stderr
+        if not 1 <= config.mem_size_mib <= lib.PYHV_RAM_MAX_SIZE >> 20:
+            raise ConfigError(f"memory size {config.mem_size_mib} MiB is out of range (1 MiB .. 2 GiB)")
+        disks = ([config.image] if config.image else []) + list(config.drives)
+        if len(disks) > lib.PYHV_VIRTIO_SLOTS:
+            raise ConfigError(f"at most {lib.PYHV_VIRTIO_SLOTS} disks")
+        self.backends = [DiskBackend(path, snapshot=config.snapshot) for path in disks]
+        if config.bios is None and config.image:
+            self.boot_header = read_header(config.image)  # checked here: there is no BIOS to complain
+        self.bios = self._read_bios(config.bios)
+        self.pool = pool or FramePool(size_mib=config.mem_size_mib + 16)
+        self.resets = 0
+        self._build()
+
+    @staticmethod
+    def _read_bios(path):
+        if path is None:
+            return None
+        try:
+            data = Path(path).read_bytes()
+        except OSError as e:
+            raise ImageError(f"cannot read BIOS {path}: {e.strerror}") from None
+        if not data or len(data) > lib.PYHV_ROM_SIZE:
+            raise ImageError(f"BIOS {path} is {len(data)} bytes; the ROM holds 1..{lib.PYHV_ROM_SIZE}")
+        return data
+
+    # ---- building the board -----------------------------------------------------
+    def _build(self) -> None:
+        cfg = self.config
+        self.vm = vm = VM(self.pool, mem_size_mib=cfg.mem_size_mib)
+        cpu = self.cpu = vm.cpu
+        vm.add_clint()
+        self.plic = PLIC(n_harts=1, ctx_irq=[lambda level: cpu.set_irq(11, level), lambda level: cpu.set_irq(9, level)])
+        self.uart = UART16550(tx=self.console.write, irq=lambda level: self.plic.set_source(lib.PYHV_IRQ_UART0, level))
+        self.finisher = Finisher(on_request=self._on_finisher)
+        self.request = None
+        vm.add_device(lib.PYHV_FINISHER_BASE, self.finisher)
+        vm.add_device(lib.PYHV_PLIC_BASE, self.plic)
+        vm.add_device(lib.PYHV_UART0_BASE, self.uart)
+        self.disks = []
+        for n, backend in enumerate(self.backends):
+            irq = lib.PYHV_IRQ_VIRTIO0 + n
+            blk = VirtioBlk(backend, vm.memory, irq=lambda level, irq=irq: self.plic.set_source(irq, level),
+                            name=f"virtio-blk{n}")
+            vm.add_device(lib.PYHV_VIRTIO0_BASE + n * lib.PYHV_VIRTIO_STRIDE, blk)
+            self.disks.append(blk)
+        for _, dev in vm.devices:
+            dev.on_guest_error = self._guest_error
+        self.tracer = None
+        if cfg.trace & {"int", "mmu", "in_asm"}:
+            from pyhv.trace import Tracer
+
+            self.tracer = Tracer(cpu, cfg.trace, self.log)
+        ram_end = lib.PYHV_RAM_BASE + cfg.mem_size_mib * 1024 * 1024
+        self.dtb_addr = ram_end - lib.PYHV_DTB_MAX
+        dtb = fdt.virt_dtb(
+            lib.PYHV_RAM_BASE, cfg.mem_size_mib * 1024 * 1024, 1, cfg.bootargs, lib.PYHV_VIRTIO_SLOTS,
+            timebase_hz=lib.PYHV_TIMEBASE_HZ,
+            reservations=[(lib.PYHV_RAM_BASE, lib.PYHV_FW_RESERVED), (self.dtb_addr, lib.PYHV_DTB_MAX)],
+        )
+        vm.write_phys(self.dtb_addr, dtb)
+        cpu["a0"], cpu["a1"] = 0, self.dtb_addr
+        cpu.priv = 3
+        if self.bios is not None:
+            vm.load_rom(self.bios)
+            cpu.pc = lib.PYHV_ROM_BASE
+        else:
+            self._load_kernel_directly()
+
+    def _load_kernel_directly(self) -> None:
+        """--bios none: pyhv does the BIOS's loading and starts the kernel in M-mode (QEMU -bios none)."""
+        if not self.config.image:
+            raise ConfigError("--bios none needs an image to boot")
+        h = self.boot_header
+        with open(self.config.image, "rb") as f:
+            f.seek(h.kernel_offset)
+            kernel = f.read(h.kernel_size)
+        ram_end = lib.PYHV_RAM_BASE + self.config.mem_size_mib * 1024 * 1024
+        if h.load_addr < lib.PYHV_RAM_BASE or h.load_addr + len(kernel) > self.dtb_addr:
+            raise ImageError(f"{self.config.image}: kernel does not fit in RAM below 0x{min(ram_end, self.dtb_addr):x}")
+        self.vm.load(h.load_addr, kernel)
+        self.cpu.pc = h.entry
+
+    def _on_finisher(self, kind: str, code: int) -> None:
+        self.request = (kind, code)
+        self.cpu.request_exit("shutdown")
+
+    def _guest_error(self, message: str) -> None:
+        if "guest_errors" in self.config.trace:
+            print(f"pyhv: guest error: {message}", file=self.log)
+
+    def reset(self) -> None:
+        """System reset (finisher 0x7777, SBI SRST reboot): a fresh board, the same disks."""
+        self.vm.close()
+        self.resets += 1
+        self._build()
+
+    # ---- running --------------------------------------------------------------------
+    def _feed_uart(self) -> None:
+        if self.uart.wants_rx() and self.console.has_input():
+            self.uart.push_rx(self.console.take(self.uart.rx_space()))
+
+    def _idle(self) -> bool:
+        """The hart sleeps in wfi.  Returns False if nothing can ever wake it."""
+        cpu, console = self.cpu, self.console
+        self._feed_uart()
+        if cpu.irq_pending:
+            return True
+        cmp = cpu.mtimecmp
+        ticks = cmp - cpu.mtime if cmp != MTIME_NEVER and cmp > cpu.mtime else None
+        if not console.at_eof and self.uart.wants_rx():
+            # Input may still come: let virtual time pass at wall-clock pace while waiting,
+            # so timers and typing interleave as a user expects.  Input already queued
+            # (a pipe or file) is taken before any time passes, which keeps runs deterministic.
+            t0 = time.monotonic()
+            got = console.wait(None if ticks is None else ticks / lib.PYHV_TIMEBASE_HZ)
+            if got:
+                waited = int((time.monotonic() - t0) * lib.PYHV_TIMEBASE_HZ)
+                if console.interactive and waited and ticks is not None:
+                    cpu.advance_idle(min(waited, ticks))
+                self._feed_uart()
+                return True
+        if ticks is None:
+            return False
+        cpu.advance_idle(ticks)
+        return True
+
+    def run(self) -> int:
+        """Boot and run until the guest powers off; returns the exit status."""
+        cfg = self.config
+        deadline = None if cfg.timeout_s is None else time.monotonic() + cfg.timeout_s
+        while True:
+            if self.console.quit_requested:
+                print("pyhv: exit requested (C-a x)", file=self.log)
+                return 0
+            budget = SLICE_INSNS
+            if cfg.max_insns is not None:
+                left = cfg.max_insns - self.insns_total
+                if left <= 0:
+                    print(f"pyhv: stopped after {self.insns_total} instructions (--max-insns)", file=self.log)
+                    return EXIT_TIMEOUT
+                budget = min(budget, left)
+            if deadline is not None and time.monotonic() >= deadline:
+                print(f"pyhv: stopped after {cfg.timeout_s:g} s (--timeout)", file=self.log)
+                return EXIT_TIMEOUT
+            self._feed_uart()
+            ex = self.cpu.run(budget)
+            if self.tracer is not None:
+                self.tracer.drain()
+            if "exits" in cfg.trace:
+                print(f"pyhv: exit {ex} insns={self.cpu.insns}", file=self.log)
+            if self.request is not None:
+                kind, code = self.request
+                self.request = None
+                if kind == "reset" and not cfg.no_reboot:
+                    self.insns_before_reset = self.insns_total
+                    self.reset()
+                    continue
+                if kind == "reset":
+                    return 0
+                return Finisher.exit_status(kind, code)
+            if ex.reason == "fatal":
+                print(f"pyhv: the guest cannot continue: {ex.message} (pc=0x{ex.pc:08x})", file=self.log)
+                return 1
+            if ex.reason == "breakpoint":
+                print(f"pyhv: guest breakpoint (ebreak) at pc=0x{ex.pc:08x}", file=self.log)
+                return 1
+            if ex.reason == "idle" and not self._idle():
+                if deadline is None and cfg.max_insns is None and self.console.at_eof:
+                    print("pyhv: the guest is idle with no timer armed and no input left; stopping", file=self.log)
+                    return 1
+                if not self.console.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
+                    continue
+
+    insns_before_reset = 0
+
+    @property
+    def insns_total(self) -> int:
+        return self.insns_before_reset + self.cpu.insns
+
+    def close(self) -> None:
+        self.vm.close()
+        for backend in self.backends:
+            backend.close()
