@@ -26,13 +26,20 @@ def _abi_defines():
     return "".join(f"#define {n} ...\n" for n in names if n != "PYHV_ABI_H")
 
 
+# Python functions the C core calls (rare paths only: a Python device's registers).
+# "Python+C" makes them visible to csrc/*.c, which declare them in core.h.
+CALLBACKS = """
+extern "Python+C" uint64_t pyhv_py_mmio_read(void *handle, uint64_t offset, unsigned size);
+extern "Python+C" void pyhv_py_mmio_write(void *handle, uint64_t offset, unsigned size, uint64_t value);
+"""
+
 ffibuilder = FFI()
 with open(os.path.join(HERE, "pyhv_core.h")) as f:
-    ffibuilder.cdef(f.read() + _abi_defines())
+    ffibuilder.cdef(f.read() + _abi_defines() + CALLBACKS)
 ffibuilder.set_source(
     "pyhv._core",
     '#include "core.h"\n',
-    sources=[os.path.relpath(os.path.join(HERE, n)) for n in ("vcpu.c", "mmu.c", "trap.c", "clint.c")],
+    sources=[os.path.relpath(os.path.join(HERE, n)) for n in ("vcpu.c", "mmu.c", "trap.c", "clint.c", "mmio.c")],
     include_dirs=[HERE, _unicorn_include()],
     extra_compile_args=["-O2", "-Wall", "-Werror", "-std=gnu11", "-Wno-unused-function"],
 )

@@ -15,6 +15,10 @@
 #include "abi.h"
 #include "pyhv_core.h"
 
+/* Python callbacks (cffi extern "Python"), defined by the generated module. */
+uint64_t pyhv_py_mmio_read(void *handle, uint64_t offset, unsigned size);
+void pyhv_py_mmio_write(void *handle, uint64_t offset, unsigned size, uint64_t value);
+
 struct uc_api {
     uc_err (*emu_start)(uc_engine *, uint64_t, uint64_t, uint64_t, size_t);
     uc_err (*emu_stop)(uc_engine *);

@@ -135,6 +135,20 @@ struct pyhv_clint {
     uint64_t writes;
 };
 
+/* A Python device's MMIO window, with one cached status register (csrc/mmio.c). */
+struct pyhv_mmio_py {
+    void *handle;          /* the Python device (ffi.new_handle) */
+    uint32_t fast_valid;
+    uint32_t fast_offset;  /* byte register served from fast_value */
+    uint32_t fast_value;
+    uint32_t fast_slow_bits; /* while any is set, reads go to Python (read side effects) */
+    uint64_t fast_reads;
+    uint64_t slow_reads;
+    uint64_t writes;
+};
+
+int pyhv_mmio_map_py(struct pyhv_vcpu *v, uint32_t base, uint32_t size, struct pyhv_mmio_py *m);
+
 int pyhv_api_init(void **fns, int n);
 int pyhv_clint_map(struct pyhv_clint *c, struct pyhv_vcpu *v);
 int pyhv_pool_init(struct pyhv_pool *pool);

@@ -85,6 +85,7 @@ TARGETS: tuple[Target, ...] = (
     _test_program("paging"),
     _test_program("clint"),
     _test_program("sirq"),
+    _test_program("uartpoll"),
 )
 
 

@@ -51,6 +51,7 @@ class VCpu:
         if rc_ != 0:
             raise PyhvError(f"could not attach the C core to the engine (step {-rc_})")
         self._device_error = None
+        self._mmio = []  # keeps the windows (and their handles) alive
         self.reg_write = self.uc.reg_write
         self["mhartid"] = hart_id if "mhartid" in CSRS else 0
 
@@ -183,23 +184,19 @@ class VCpu:
 
     # ---- devices --------------------------------------------------------------------
     def map_device(self, base: int, device) -> None:
-        """Serve [base, base + device.SIZE) with the device's read/write, inside the MMIO callback."""
-
-        def read(uc, offset, size, _):
-            try:
-                return device.read(offset, size)
-            except Exception as e:  # a host bug: stop cleanly, re-raise from run()
-                self._fail(device, e)
-                return 0
-
-        def write(uc, offset, size, value, _):
-            try:
-                device.write(offset, size, value)
-            except Exception as e:
-                self._fail(device, e)
-
+        """Serve [base, base + device.SIZE) with the device's read/write inside the MMIO callback
+        (csrc/mmio.c), its FAST_STATUS register, if any, from a cache in C."""
+        window = ffi.new("struct pyhv_mmio_py *")
+        entry = _MmioEntry(self, device, window)
+        window.handle = entry.handle
+        if device.FAST_STATUS is not None:
+            window.fast_offset, window.fast_slow_bits = device.FAST_STATUS
+            device.status_watchers.append(entry.refresh)
+            entry.refresh()
         size = -(-device.SIZE // 4096) * 4096  # Unicorn maps whole pages; the rest reads as unmapped registers
-        self.uc.mmio_map(base, size, read, None, write, None)
+        if lib.pyhv_mmio_map_py(self.c, base, size, window) != 0:
+            raise PyhvError(f"could not map device {device.name} at 0x{base:08x}")
+        self._mmio.append(entry)
 
     def _fail(self, device, error: Exception) -> None:
         if self._device_error is None:
@@ -232,3 +229,43 @@ class VCpu:
             "tb_invalidated_pages": int(c[lib.PYHV_CNT_TB_INVAL]),
             "insns": self.insns,
         }
+
+
+class _MmioEntry:
+    """One Python device mapped into one engine: what the C callbacks reach through `handle`."""
+
+    def __init__(self, cpu: VCpu, device, window):
+        self.cpu, self.device, self.window = cpu, device, window
+        self.handle = ffi.new_handle(self)
+
+    def refresh(self) -> None:
+        self.window.fast_value = self.device.fast_status()
+        self.window.fast_valid = 1
+
+    def counters(self) -> dict:
+        w = self.window
+        return {"fast_reads": int(w.fast_reads), "slow_reads": int(w.slow_reads), "writes": int(w.writes)}
+
+
+@ffi.def_extern(onerror=lambda *exc: None)
+def pyhv_py_mmio_read(handle, offset, size):
+    entry = ffi.from_handle(handle)
+    try:
+        value = entry.device.read(offset, size)
+        if entry.device.FAST_STATUS is not None:
+            entry.refresh()
+        return value
+    except Exception as e:  # a host bug: stop cleanly, re-raise from run()
+        entry.cpu._fail(entry.device, e)
+        return 0
+
+
+@ffi.def_extern(onerror=lambda *exc: None)
+def pyhv_py_mmio_write(handle, offset, size, value):
+    entry = ffi.from_handle(handle)
+    try:
+        entry.device.write(offset, size, value)
+        if entry.device.FAST_STATUS is not None:
+            entry.refresh()
+    except Exception as e:
+        entry.cpu._fail(entry.device, e)

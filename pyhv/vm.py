@@ -94,6 +94,8 @@ class VM:
 
     def device_counters(self) -> dict:
         out = {dev.name: dict(dev.counters) for _, dev in self.devices}
+        for entry in self.cpu._mmio:  # how many accesses the C fast path answered
+            out[entry.device.name].update(entry.counters())
         if self.clint is not None:
             out["clint"] = {"reads": int(self.clint.reads), "writes": int(self.clint.writes)}
         return out

@@ -123,3 +123,22 @@ def test_trap_vector_that_faults_is_a_fatal_exit(boot):
     ex = cpu.run(10_000)
     assert ex.reason == "fatal" and "trap loop" in ex.message
     assert cpu.counters["exits"]["fatal"] == 1
+
+
+def test_uart_status_polls_are_served_in_c(boot, programs):
+    from pyhv.devices.uart16550 import UART16550
+
+    vm, cpu = boot("uartpoll")
+    out = bytearray()
+    uart = UART16550(tx=out.extend)
+    vm.add_device(lib.PYHV_UART0_BASE, uart)
+    ex = cpu.run(200_000)  # prints, then polls LSR.DR with nothing to read
+    assert ex.reason == "budget" and out == b"ready\n"
+    uart.push_rx(b"hi pyhv\n")  # the host changes LSR: the C cache follows
+    ex = cpu.run(1_000_000)
+    assert ex.reason == "breakpoint" and ex.pc == programs.labels("uartpoll", "done")["done"]
+    assert out == b"ready\nhi pyhv\n" and cpu["a0"] == 8
+    counts = vm.device_counters()["uart16550"]
+    assert counts["fast_reads"] > 1000  # the polling loop never left C
+    assert counts["slow_reads"] == 8  # one RBR read per byte
+    assert counts["writes"] == 2 + 6 + 8  # LCR, FCR, then each byte

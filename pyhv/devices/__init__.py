@@ -54,6 +54,7 @@ class Device:
     def __init__(self) -> None:
         self.counters: dict[str, int] = {"reads": 0, "writes": 0, "guest_errors": 0}
         self.on_guest_error: Callable[[str], None] | None = None
+        self.status_watchers: list[Callable[[], None]] = []  # C caches of FAST_STATUS (pyhv/vcpu.py)
 
     def read(self, offset: int, size: int) -> int:
         self.counters["reads"] += 1
@@ -70,6 +71,16 @@ class Device:
         if in_window and self.mmio_write(offset, size, value & ((1 << (8 * size)) - 1)):
             return
         self.guest_error(f"write offset={offset:#x} size={size} value={value:#x}")
+
+    # A register the guest polls, served from a cache in C (csrc/mmio.c) while its value
+    # has none of `slow_bits` set: (offset, slow_bits), or None.  A device that declares it
+    # also defines fast_status(), the register's value read without side effects, and
+    # calls status_changed() whenever the host (not a guest access) changes that value.
+    FAST_STATUS: tuple[int, int] | None = None
+
+    def status_changed(self) -> None:
+        for refresh in self.status_watchers:
+            refresh()
 
     def guest_error(self, what: str) -> None:
         """Count (and optionally report, for ``-d guest_errors``) a guest misuse."""

@@ -49,6 +49,7 @@ class UART16550(Device):
     SIZE = 0x1000  # PYHV_UART0_SIZE
     ACCESS_SIZES = (1,)  # reg-io-width 1: wider accesses are not decoded
     DEFAULT_MODEM_INPUTS = MSR_CTS | MSR_DSR | MSR_DCD  # a terminal is attached
+    FAST_STATUS = (LSR, LSR_ERRORS)  # polled before every byte; reading it clears only the error bits
 
     def __init__(self, tx: Callable[[bytes], None] | None = None, irq: SetLevel | None = None) -> None:
         super().__init__()
@@ -70,6 +71,7 @@ class UART16550(Device):
         self.msr_delta = 0
         self.thr_ipending = False
         self._update_irq()
+        self.status_changed()
 
     # -- host side ---------------------------------------------------------------
 
@@ -94,7 +96,11 @@ class UART16550(Device):
             return 0
         taken = sum(self._receive(b) for b in data)
         self._update_irq()
+        self.status_changed()
         return taken
+
+    def fast_status(self) -> int:
+        return self._lsr()
 
     def set_modem_inputs(self, cts: bool = True, dsr: bool = True, ri: bool = False, dcd: bool = True) -> None:
         """Drive the CTS/DSR/RI/DCD input pins (as MSR bits 4..7 see them, i.e. asserted = 1)."""
@@ -293,3 +299,5 @@ class UART16550(Device):
         self.thr_ipending = thr_ipending
         self.rx = deque(rx)
         self._update_irq(force=True)
+        self.status_changed()
+
