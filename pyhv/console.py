@@ -28,6 +28,7 @@ class Console:
         self.quit_requested = False
         self.interactive = interactive
         self._escape = False
+        self.input_listeners = []  # called (from the reader thread) when input arrives
         if input is not None:
             threading.Thread(target=self._reader, args=(input,), daemon=True, name="pyhv-stdin").start()
 
@@ -65,6 +66,8 @@ class Console:
                 self._lock.notify_all()
             if not chunk:
                 return
+            for listener in self.input_listeners:
+                listener()
 
     def _accept(self, chunk: bytes) -> None:
         """Apply the C-a escapes (terminals only) and queue what is for the guest."""

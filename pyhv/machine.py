@@ -85,7 +85,9 @@ class Machine:
         cpu = self.cpu = vm.cpu
         vm.add_clint()
         self.plic = PLIC(n_harts=1, ctx_irq=[lambda level: cpu.set_irq(11, level), lambda level: cpu.set_irq(9, level)])
-        self.uart = UART16550(tx=self.console.write, irq=lambda level: self.plic.set_source(lib.PYHV_IRQ_UART0, level))
+        self.uart = UART16550(tx=self.console.write, irq=lambda level: self.plic.set_source(lib.PYHV_IRQ_UART0, level),
+                              line=self.console)
+        self.console.input_listeners[:] = [self.uart.status_changed]  # the LSR cache must look again
         self.finisher = Finisher(on_request=self._on_finisher)
         self.request = None
         vm.add_device(lib.PYHV_FINISHER_BASE, self.finisher)
@@ -150,14 +152,16 @@ class Machine:
         self._build()
 
     # ---- running --------------------------------------------------------------------
-    def _feed_uart(self) -> None:
-        if self.uart.wants_rx() and self.console.has_input():
-            self.uart.push_rx(self.console.take(self.uart.rx_space()))
+    def _feed_uart(self, idle: bool = False) -> None:
+        """Push waiting input to a driver that takes it by interrupt (or a hart that sleeps).
+        A polling driver pulls it itself when it reads the UART."""
+        if idle or self.uart.rx_interrupts_enabled():
+            self.uart.pull()
 
     def _idle(self) -> bool:
         """The hart sleeps in wfi.  Returns False if nothing can ever wake it."""
         cpu, console = self.cpu, self.console
-        self._feed_uart()
+        self._feed_uart(idle=True)
         if cpu.irq_pending:
             return True
         cmp = cpu.mtimecmp
@@ -172,7 +176,7 @@ class Machine:
                 waited = int((time.monotonic() - t0) * lib.PYHV_TIMEBASE_HZ)
                 if console.interactive and waited and ticks is not None:
                     cpu.advance_idle(min(waited, ticks))
-                self._feed_uart()
+                self._feed_uart(idle=True)
                 return True
         if ticks is None:
             return False
@@ -220,11 +224,11 @@ class Machine:
                 print(f"pyhv: guest breakpoint (ebreak) at pc=0x{ex.pc:08x}", file=self.log)
                 return 1
             if ex.reason == "idle" and not self._idle():
-                if deadline is None and cfg.max_insns is None and self.console.at_eof:
-                    print("pyhv: the guest is idle with no timer armed and no input left; stopping", file=self.log)
+                if self.console.at_eof:
+                    print("pyhv: the guest sleeps with no timer armed and no input left to wake it; stopping",
+                          file=self.log)
                     return 1
-                if not self.console.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
-                    continue
+                self.console.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     insns_before_reset = 0
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import importlib.util
+import struct
 import subprocess
 import sys
 import tempfile
@@ -75,7 +76,41 @@ def _test_program(stem: str) -> Target:
     )
 
 
+# The data blob of guests/hello.img: the hello kernel reads its first sector
+# back through its own virtio-blk driver and prints the first line.
+HELLO_DATA = b"pyhv disk data: the quick brown fox\n"
+HELLO_SOURCES = tuple(
+    f"guests/hello/{name}"
+    for name in (
+        "entry.S", "trapvec.S", "kctx.S", "main.c", "sbi.c", "printf.c", "string.c", "fdt.c", "vm.c",
+        "trap.c", "proc.c", "syscall.c", "user.c", "timer.c", "plic.c", "virtio_blk.c", "bench.c",
+    )
+)  # fmt: skip
+
+
+def _hello_image(out: Path, built: Mapping[str, Path]) -> None:
+    """Turn the freshly linked hello kernel (in `out`) into a boot disk image."""
+    from pyhv import image  # needs the compiled core (abi.h constants), so not imported at the top
+    from pyhv._native import lib
+
+    out.write_bytes(image.build(out.read_bytes(), load_addr=lib.PYHV_KERNEL_BASE, fs=HELLO_DATA))
+
+
 TARGETS: tuple[Target, ...] = (
+    # The BIOS in ROM (firmware/): .text/.rodata at PYHV_ROM_BASE, .bss in the firmware region.
+    Target(
+        name="bios",
+        sources=tuple(
+            f"firmware/{name}"
+            for name in (
+                "entry.S", "trapvec.S", "main.c", "uart.c", "printf.c", "power.c", "clint.c", "fdt.c",
+                "crc32.c", "virtio.c", "boot.c", "trap.c", "sbi.c",
+            )
+        ),  # fmt: skip
+        linker_script="firmware/bios.ld",
+        flags=("-Os", "-Wall", "-Wextra", "-Werror"),
+        output="firmware/bios.bin",
+    ),
     _test_program("compute"),
     _test_program("syscall"),
     _test_program("pagehop"),
@@ -86,6 +121,15 @@ TARGETS: tuple[Target, ...] = (
     _test_program("clint"),
     _test_program("sirq"),
     _test_program("uartpoll"),
+    _test_program("finish"),
+    Target(
+        name="hello",
+        sources=HELLO_SOURCES,
+        linker_script="guests/hello/kernel.ld",
+        flags=("-O2", "-Wall", "-Wextra", "-Werror"),
+        output="guests/hello.img",
+        post=_hello_image,
+    ),
 )
 
 
@@ -128,6 +172,28 @@ def _zig(*args: str) -> None:
         )
 
 
+def flatten_elf(elf: bytes, out: Path) -> None:
+    """The loadable bytes of an ELF32 image as one flat binary, from its PT_LOAD segments
+    (what `objcopy -O binary` does).  Done here because `zig objcopy` 0.15.1 misplaces
+    data when an ELF has several loaded sections (ziglang/zig#25653, measured on the BIOS)."""
+    if elf[:4] != b"\x7fELF" or elf[4] != 1 or elf[5] != 1:
+        raise ToolchainError("not a little-endian ELF32 file")
+    phoff, = struct.unpack_from("<I", elf, 0x1C)
+    phentsize, phnum = struct.unpack_from("<HH", elf, 0x2A)
+    loads = []
+    for i in range(phnum):
+        p_type, p_offset, _vaddr, p_paddr, p_filesz = struct.unpack_from("<5I", elf, phoff + i * phentsize)
+        if p_type == 1 and p_filesz:  # PT_LOAD with bytes in the file
+            loads.append((p_paddr, elf[p_offset : p_offset + p_filesz]))
+    if not loads:
+        raise ToolchainError("ELF has nothing to load")
+    base = min(addr for addr, _ in loads)
+    image = bytearray(max(addr + len(data) for addr, data in loads) - base)
+    for addr, data in loads:
+        image[addr - base : addr - base + len(data)] = data
+    out.write_bytes(bytes(image))
+
+
 def _build_one(t: Target, out: Path, work: Path, built: Mapping[str, Path]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     if t.sources:
@@ -148,7 +214,7 @@ def _build_one(t: Target, out: Path, work: Path, built: Mapping[str, Path]) -> N
             str(elf),
             *t.sources,
         )
-        _zig("objcopy", "-O", "binary", str(elf), str(out))
+        flatten_elf(elf.read_bytes(), out)
     if t.post is not None:
         t.post(out, built)
     if not out.exists():

@@ -239,8 +239,11 @@ class _MmioEntry:
         self.handle = ffi.new_handle(self)
 
     def refresh(self) -> None:
-        self.window.fast_value = self.device.fast_status()
-        self.window.fast_valid = 1
+        value = self.device.fast_status()
+        self.window.fast_valid = 0
+        if value is not None:
+            self.window.fast_value = value
+            self.window.fast_valid = 1
 
     def counters(self) -> dict:
         w = self.window

@@ -51,9 +51,14 @@ class UART16550(Device):
     DEFAULT_MODEM_INPUTS = MSR_CTS | MSR_DSR | MSR_DCD  # a terminal is attached
     FAST_STATUS = (LSR, LSR_ERRORS)  # polled before every byte; reading it clears only the error bits
 
-    def __init__(self, tx: Callable[[bytes], None] | None = None, irq: SetLevel | None = None) -> None:
+    def __init__(self, tx: Callable[[bytes], None] | None = None, irq: SetLevel | None = None, line=None) -> None:
         super().__init__()
         self.tx = tx
+        # The host end of the serial line (pyhv.console.Console: has_input(), take(n)).  Its
+        # bytes arrive when the guest reads RBR or LSR with an empty receiver, so a guest
+        # that configures the UART late loses nothing, and what it sees does not depend on
+        # when the host happened to read its input.
+        self.line = line
         self.irq: SetLevel = irq if irq is not None else IrqLine()
         self.counters.update(tx_bytes=0, rx_bytes=0, overruns=0, irqs=0)
         self._irq_level = False
@@ -99,8 +104,15 @@ class UART16550(Device):
         self.status_changed()
         return taken
 
-    def fast_status(self) -> int:
+    def fast_status(self) -> int | None:
+        """LSR for the C cache; None while input waits on the line (the next read must pull it)."""
+        if self.line is not None and not self.rx and self.rx_space() and self.line.has_input():
+            return None
         return self._lsr()
+
+    def rx_interrupts_enabled(self) -> bool:
+        """The driver waits for RX interrupts (IER.ERBFI): the host may push input unasked."""
+        return bool(self.ier & IER_ERBFI)
 
     def set_modem_inputs(self, cts: bool = True, dsr: bool = True, ri: bool = False, dcd: bool = True) -> None:
         """Drive the CTS/DSR/RI/DCD input pins (as MSR bits 4..7 see them, i.e. asserted = 1)."""
@@ -111,8 +123,15 @@ class UART16550(Device):
 
     # -- guest side --------------------------------------------------------------
 
+    def pull(self) -> None:
+        """Take input waiting on the line into an empty receiver."""
+        if self.line is not None and not self.rx and self.rx_space() and self.line.has_input():
+            self.push_rx(self.line.take(self.rx_space()))
+
     def mmio_read(self, offset: int, size: int) -> int | None:
         dlab = self.lcr & LCR_DLAB
+        if offset in (RBR, LSR) and not dlab:
+            self.pull()
         if offset == RBR:
             return self.dll if dlab else self._read_rbr()
         if offset == IER:

@@ -1,0 +1,79 @@
+/* virtio.h: the virtio-mmio transport and split virtqueue layouts, and the
+ * block device's request format (Virtio 1.1: 4.2.2 MMIO registers, 2.1 status,
+ * 2.7 split virtqueues, 5.2.6 block requests). */
+#ifndef HELLO_VIRTIO_H
+#define HELLO_VIRTIO_H
+
+#include "types.h"
+
+/* virtio-mmio version 2 registers (4.2.2, table 4.1), offsets in the slot. */
+#define VIRTIO_MMIO_MAGIC_VALUE        0x000  /* 0x74726976, "virt" */
+#define VIRTIO_MMIO_VERSION            0x004  /* 2 */
+#define VIRTIO_MMIO_DEVICE_ID          0x008  /* 2 = block, 0 = empty slot */
+#define VIRTIO_MMIO_DEVICE_FEATURES    0x010
+#define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014
+#define VIRTIO_MMIO_DRIVER_FEATURES    0x020
+#define VIRTIO_MMIO_DRIVER_FEATURES_SEL 0x024
+#define VIRTIO_MMIO_QUEUE_SEL          0x030
+#define VIRTIO_MMIO_QUEUE_NUM_MAX      0x034
+#define VIRTIO_MMIO_QUEUE_NUM          0x038
+#define VIRTIO_MMIO_QUEUE_READY        0x044
+#define VIRTIO_MMIO_QUEUE_NOTIFY       0x050
+#define VIRTIO_MMIO_INTERRUPT_STATUS   0x060
+#define VIRTIO_MMIO_INTERRUPT_ACK      0x064
+#define VIRTIO_MMIO_STATUS             0x070
+#define VIRTIO_MMIO_QUEUE_DESC_LOW     0x080
+#define VIRTIO_MMIO_QUEUE_DESC_HIGH    0x084
+#define VIRTIO_MMIO_QUEUE_DRIVER_LOW   0x090
+#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH  0x094
+#define VIRTIO_MMIO_QUEUE_DEVICE_LOW   0x0a0
+#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH  0x0a4
+#define VIRTIO_MMIO_CONFIG             0x100  /* device-specific configuration */
+
+#define VIRTIO_MAGIC          0x74726976
+#define VIRTIO_ID_BLOCK       2
+
+/* Device status bits (2.1). */
+#define VIRTIO_STATUS_ACKNOWLEDGE  1
+#define VIRTIO_STATUS_DRIVER       2
+#define VIRTIO_STATUS_DRIVER_OK    4
+#define VIRTIO_STATUS_FEATURES_OK  8
+
+/* Feature bits: VIRTIO_F_VERSION_1 (6) is bit 0 of feature word 1. */
+#define VIRTIO_F_VERSION_1    32
+
+/* InterruptStatus bits (4.2.2). */
+#define VIRTIO_INT_USED_BUFFER     1
+#define VIRTIO_INT_CONFIG_CHANGE   2
+
+/* Split virtqueue (2.7): descriptor table (16-byte aligned), available ring
+ * (2-byte aligned), used ring (4-byte aligned).  No VIRTIO_F_EVENT_IDX, so
+ * used_event / avail_event are never read. */
+#define VIRTQ_DESC_F_NEXT   1
+#define VIRTQ_DESC_F_WRITE  2
+
+struct virtq_desc {
+    uint64 addr;   /* guest-physical */
+    uint32 len;
+    uint16 flags;
+    uint16 next;
+};
+
+struct virtq_used_elem {
+    uint32 id;     /* head of the completed chain */
+    uint32 len;    /* bytes the device wrote */
+};
+
+/* virtio-blk (5.2.6): a request is a 16-byte header (device-readable), the
+ * data, and one status byte (both device-writable for a read). */
+#define VIRTIO_BLK_T_IN   0
+#define VIRTIO_BLK_S_OK   0
+#define VIRTIO_BLK_SECTOR 512
+
+struct virtio_blk_req {
+    uint32 type;
+    uint32 reserved;
+    uint64 sector;
+};
+
+#endif

@@ -1,0 +1,167 @@
+/* virtio_blk.c: an interrupt-driven virtio-blk driver: one queue, one request in
+ * flight, completion signalled by the device's interrupt.
+ *
+ * vblk_probe finds the first virtio-mmio slot in the device tree whose
+ * DeviceID is 2, runs the driver initialisation of Virtio 1.1 3.1.1 with
+ * the 4.2.3 MMIO specifics, and routes its PLIC source to this hart.
+ * vblk_read posts a three-descriptor chain (header, data, status), notifies,
+ * and sleeps in intr_wait() until vblk_intr has seen the request come back
+ * in the used ring.  Addresses given to the device are kernel pointers: the
+ * kernel maps itself 1:1 (vm.c).
+ */
+#include "defs.h"
+#include "riscv.h"
+#include "virtio.h"
+
+#define VBLK_QSIZE 8  /* a power of two; one request uses 3 descriptors */
+
+static struct {
+    struct virtq_desc desc[VBLK_QSIZE];           /* offset 0, 16-byte aligned */
+    struct {
+        uint16 flags, idx, ring[VBLK_QSIZE], used_event;
+    } avail;
+    struct {
+        uint16 flags, idx;
+        struct virtq_used_elem ring[VBLK_QSIZE];
+        uint16 avail_event;
+    } used __attribute__((aligned(4)));
+} vblk_vq __attribute__((aligned(4096)));
+
+static struct {
+    uint32 base;      /* MMIO window */
+    uint32 irq;       /* PLIC source */
+    uint64 capacity;  /* in 512-byte sectors */
+    uint16 used_seen; /* used ring entries already consumed */
+    volatile int busy;  /* a request is with the device */
+    struct virtio_blk_req req;
+    volatile uint8 status;
+} vblk;
+
+static uint32 vblk_r(uint32 off)
+{
+    return *(volatile uint32 *)(vblk.base + off);
+}
+
+static void vblk_w(uint32 off, uint32 v)
+{
+    *(volatile uint32 *)(vblk.base + off) = v;
+}
+
+static void vblk_init(void)
+{
+    uint32 status = 0;
+    vblk_w(VIRTIO_MMIO_STATUS, 0);  /* reset */
+    status |= VIRTIO_STATUS_ACKNOWLEDGE;
+    vblk_w(VIRTIO_MMIO_STATUS, status);
+    status |= VIRTIO_STATUS_DRIVER;
+    vblk_w(VIRTIO_MMIO_STATUS, status);
+
+    /* Accept VIRTIO_F_VERSION_1 and nothing else. */
+    vblk_w(VIRTIO_MMIO_DEVICE_FEATURES_SEL, VIRTIO_F_VERSION_1 / 32);
+    if (!(vblk_r(VIRTIO_MMIO_DEVICE_FEATURES) & (1u << (VIRTIO_F_VERSION_1 % 32))))
+        panic("virtio-blk: device does not offer VIRTIO_F_VERSION_1");
+    vblk_w(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
+    vblk_w(VIRTIO_MMIO_DRIVER_FEATURES, 0);
+    vblk_w(VIRTIO_MMIO_DRIVER_FEATURES_SEL, VIRTIO_F_VERSION_1 / 32);
+    vblk_w(VIRTIO_MMIO_DRIVER_FEATURES, 1u << (VIRTIO_F_VERSION_1 % 32));
+    status |= VIRTIO_STATUS_FEATURES_OK;
+    vblk_w(VIRTIO_MMIO_STATUS, status);
+    if (!(vblk_r(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))
+        panic("virtio-blk: features not accepted");
+
+    vblk_w(VIRTIO_MMIO_QUEUE_SEL, 0);
+    if (vblk_r(VIRTIO_MMIO_QUEUE_READY) != 0)
+        panic("virtio-blk: queue 0 already in use");
+    if (vblk_r(VIRTIO_MMIO_QUEUE_NUM_MAX) < VBLK_QSIZE)
+        panic("virtio-blk: queue 0 too small");
+    vblk_w(VIRTIO_MMIO_QUEUE_NUM, VBLK_QSIZE);
+    vblk_w(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32)vblk_vq.desc);
+    vblk_w(VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
+    vblk_w(VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32)&vblk_vq.avail);
+    vblk_w(VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
+    vblk_w(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32)&vblk_vq.used);
+    vblk_w(VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
+    vblk_w(VIRTIO_MMIO_QUEUE_READY, 1);
+
+    status |= VIRTIO_STATUS_DRIVER_OK;
+    vblk_w(VIRTIO_MMIO_STATUS, status);
+
+    /* Configuration space (5.2.4): capacity, a 64-bit count of sectors. */
+    vblk.capacity = vblk_r(VIRTIO_MMIO_CONFIG) | (uint64)vblk_r(VIRTIO_MMIO_CONFIG + 4) << 32;
+}
+
+/* Find and start the first block device; 0 on success, -1 if there is none. */
+int vblk_probe(void)
+{
+    int soc = fdt_path("/soc");
+    if (soc < 0)
+        return -1;
+    for (int node = fdt_first_child(soc); node >= 0; node = fdt_next_sibling(node)) {
+        uint32 base, size;
+        if (strncmp(fdt_name(node), "virtio_mmio@", 12) != 0 || fdt_reg(soc, node, &base, &size) < 0)
+            continue;
+        volatile uint32 *regs = (volatile uint32 *)base;
+        if (regs[VIRTIO_MMIO_MAGIC_VALUE / 4] != VIRTIO_MAGIC || regs[VIRTIO_MMIO_VERSION / 4] != 2 ||
+            regs[VIRTIO_MMIO_DEVICE_ID / 4] != VIRTIO_ID_BLOCK)
+            continue;
+        vblk.base = base;
+        vblk.irq = fdt_u32(node, "interrupts", 0);
+        vblk_init();
+        printf("hello: virtio-blk at 0x%x, irq %u, %u sectors\n", base, vblk.irq, (uint32)vblk.capacity);
+        plic_enable(vblk.irq);
+        csr_set(sie, SIE_SEIE);
+        return 0;
+    }
+    return -1;
+}
+
+uint32 vblk_irq(void)
+{
+    return vblk.irq;
+}
+
+uint64 vblk_capacity(void)
+{
+    return vblk.capacity;
+}
+
+/* Read len bytes (a multiple of 512) from the disk at sector into buf, and
+ * sleep until the device is done.  Call with sstatus.SIE clear. */
+void vblk_read(uint32 sector, void *buf, uint32 len)
+{
+    if (len == 0 || len % VIRTIO_BLK_SECTOR || sector + (uint64)(len / VIRTIO_BLK_SECTOR) > vblk.capacity)
+        panic("virtio-blk: read outside the disk");
+    vblk.req = (struct virtio_blk_req){.type = VIRTIO_BLK_T_IN, .sector = sector};
+    vblk.status = 0xff;
+    vblk_vq.desc[0] = (struct virtq_desc){(uint32)&vblk.req, sizeof vblk.req, VIRTQ_DESC_F_NEXT, 1};
+    vblk_vq.desc[1] = (struct virtq_desc){(uint32)buf, len, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2};
+    vblk_vq.desc[2] = (struct virtq_desc){(uint32)&vblk.status, 1, VIRTQ_DESC_F_WRITE, 0};
+
+    vblk.busy = 1;
+    vblk_vq.avail.ring[vblk_vq.avail.idx % VBLK_QSIZE] = 0;  /* chain head */
+    fence();  /* the ring entry before the index that publishes it (2.7.13) */
+    vblk_vq.avail.idx++;
+    fence();
+    vblk_w(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+
+    while (vblk.busy)
+        intr_wait();
+    if (vblk.status != VIRTIO_BLK_S_OK)
+        panic("virtio-blk: read failed");
+}
+
+/* The device's interrupt: acknowledge it, then retire what the used ring returned. */
+void vblk_intr(void)
+{
+    uint32 why = vblk_r(VIRTIO_MMIO_INTERRUPT_STATUS);
+    vblk_w(VIRTIO_MMIO_INTERRUPT_ACK, why);
+    if (why & VIRTIO_INT_CONFIG_CHANGE)
+        panic("virtio-blk: device needs reset");
+    fence();
+    while (vblk.used_seen != *(volatile uint16 *)&vblk_vq.used.idx) {
+        if (vblk_vq.used.ring[vblk.used_seen % VBLK_QSIZE].id != 0)
+            panic("virtio-blk: unknown request completed");
+        vblk.used_seen++;
+        vblk.busy = 0;
+    }
+}
