@@ -95,7 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--fs", metavar="FILE", help="file-system blob to append")
 
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
-    bench.add_argument("name", choices=["core"], help="core: vCPU core ratios against raw Unicorn and the Python twins")
+    bench.add_argument("name", choices=["core", "boot"],
+                       help="core: vCPU core ratios against raw Unicorn and the Python twins; "
+                       "boot: hello's boot instructions and time, virtio-blk throughput")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--scale", type=positive_float, default=1.0, help="work multiplier (default 1.0)")
     return p
@@ -112,6 +114,9 @@ def _boot(args) -> int:
             log = open(args.logfile, "w")
         except OSError as e:
             raise PyhvError(f"cannot open log file {args.logfile}: {e.strerror}") from None
+    from pyhv.image import read_header
+
+    read_header(args.image)  # a missing or malformed image is one line and status 1, before anything boots
     config = MachineConfig(image=args.image, drives=args.drive, mem_size_mib=args.memory, bios=bios,
                            snapshot=args.snapshot, bootargs=args.append, no_reboot=args.no_reboot,
                            max_insns=args.max_insns, timeout_s=args.timeout, trace=args.trace)

@@ -19,6 +19,7 @@ from pyhv.devices.finisher import Finisher
 from pyhv.devices.plic import PLIC
 from pyhv.devices.uart16550 import UART16550
 from pyhv.devices.virtio_blk import DiskBackend, VirtioBlk
+from pyhv.devices.virtio_mmio import EmptySlot
 from pyhv.errors import ConfigError, ImageError
 from pyhv.image import read_header
 from pyhv.memory import FramePool
@@ -100,6 +101,8 @@ class Machine:
                             name=f"virtio-blk{n}")
             vm.add_device(lib.PYHV_VIRTIO0_BASE + n * lib.PYHV_VIRTIO_STRIDE, blk)
             self.disks.append(blk)
+        for n in range(len(self.backends), lib.PYHV_VIRTIO_SLOTS):
+            vm.add_device(lib.PYHV_VIRTIO0_BASE + n * lib.PYHV_VIRTIO_STRIDE, EmptySlot())
         for _, dev in vm.devices:
             dev.on_guest_error = self._guest_error
         self.tracer = None

@@ -15,6 +15,7 @@ import numpy as np
 import unicorn
 
 from pyhv._native import ffi, lib
+from pyhv.devices.virtio_mmio import EmptySlot
 from pyhv.errors import ConfigError
 from pyhv.memory import PAGE_SIZE, FramePool, GuestMemory
 from pyhv.vcpu import VCpu
@@ -93,9 +94,10 @@ class VM:
             cpu.uc.mem_map_ptr(base, size, unicorn.UC_PROT_READ | unicorn.UC_PROT_EXEC, self.rom.ctypes.data)
 
     def device_counters(self) -> dict:
-        out = {dev.name: dict(dev.counters) for _, dev in self.devices}
+        out = {dev.name: dict(dev.counters) for _, dev in self.devices if not isinstance(dev, EmptySlot)}
         for entry in self.cpu._mmio:  # how many accesses the C fast path answered
-            out[entry.device.name].update(entry.counters())
+            if entry.device.name in out:
+                out[entry.device.name].update(entry.counters())
         if self.clint is not None:
             out["clint"] = {"reads": int(self.clint.reads), "writes": int(self.clint.writes)}
         return out

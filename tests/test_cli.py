@@ -94,7 +94,7 @@ class _Feed:
 @pytest.mark.parametrize(
     "args,status,message",
     [
-        (["boot", "/no/such.img"], 1, "pyhv: cannot open disk image /no/such.img: No such file or directory"),
+        (["boot", "/no/such.img"], 1, "pyhv: cannot read /no/such.img: No such file or directory"),
         (["info", "/no/such.img"], 1, "pyhv: cannot read /no/such.img: No such file or directory"),
         (["boot", "x.img", "-m", "12Q"], 2, "invalid memory size '12Q'"),
         (["boot", "x.img", "-m", "4G"], 1, "out of range"),

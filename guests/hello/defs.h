@@ -70,6 +70,7 @@ int vblk_probe(void);
 uint32 vblk_irq(void);
 uint64 vblk_capacity(void);
 void vblk_read(uint32 sector, void *buf, uint32 len);
+void vblk_write(uint32 sector, const void *buf, uint32 len);
 void vblk_intr(void);
 
 /* bench.c */

@@ -21,6 +21,7 @@ static uint8 main_sector[512] __attribute__((aligned(16)));
 static struct {
     int bench_blk;
     int idle;
+    int blkwrite;
 } mode;
 
 /* Bootargs are words separated by spaces. */
@@ -36,6 +37,8 @@ static void main_parse_bootargs(const char *args)
             mode.bench_blk = 1;
         else if (n == 4 && strncmp(args, "idle", n) == 0)
             mode.idle = 1;
+        else if (n == 8 && strncmp(args, "blkwrite", n) == 0)
+            mode.blkwrite = 1;
         else if (n > 0) {
             printf("hello: ignoring bootarg \"");
             console_write(args, n);
@@ -63,6 +66,13 @@ static void main_disk(void)
     if (mode.bench_blk) {
         bench_blk();
         return;
+    }
+    if (mode.blkwrite) {  /* overwrite the blob's first line, then read it back below */
+        static const char note[] = "pyhv disk data: written by hello\n";
+        vblk_read(fs_offset / 512, main_sector, sizeof main_sector);
+        memmove(main_sector, note, sizeof note - 1);
+        vblk_write(fs_offset / 512, main_sector, sizeof main_sector);
+        main_sector[0] = 0;
     }
     vblk_read(fs_offset / 512, main_sector, sizeof main_sector);
     uint32 n = 0;

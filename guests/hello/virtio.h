@@ -67,6 +67,7 @@ struct virtq_used_elem {
 /* virtio-blk (5.2.6): a request is a 16-byte header (device-readable), the
  * data, and one status byte (both device-writable for a read). */
 #define VIRTIO_BLK_T_IN   0
+#define VIRTIO_BLK_T_OUT  1
 #define VIRTIO_BLK_S_OK   0
 #define VIRTIO_BLK_SECTOR 512
 

@@ -125,16 +125,16 @@ uint64 vblk_capacity(void)
     return vblk.capacity;
 }
 
-/* Read len bytes (a multiple of 512) from the disk at sector into buf, and
- * sleep until the device is done.  Call with sstatus.SIE clear. */
-void vblk_read(uint32 sector, void *buf, uint32 len)
+/* Move len bytes (a multiple of 512) between buf and the disk at sector, and sleep
+ * until the device is done.  Call with sstatus.SIE clear. */
+static void vblk_rw(int write, uint32 sector, void *buf, uint32 len)
 {
     if (len == 0 || len % VIRTIO_BLK_SECTOR || sector + (uint64)(len / VIRTIO_BLK_SECTOR) > vblk.capacity)
-        panic("virtio-blk: read outside the disk");
-    vblk.req = (struct virtio_blk_req){.type = VIRTIO_BLK_T_IN, .sector = sector};
+        panic("virtio-blk: request outside the disk");
+    vblk.req = (struct virtio_blk_req){.type = write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN, .sector = sector};
     vblk.status = 0xff;
     vblk_vq.desc[0] = (struct virtq_desc){(uint32)&vblk.req, sizeof vblk.req, VIRTQ_DESC_F_NEXT, 1};
-    vblk_vq.desc[1] = (struct virtq_desc){(uint32)buf, len, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 2};
+    vblk_vq.desc[1] = (struct virtq_desc){(uint32)buf, len, (write ? 0 : VIRTQ_DESC_F_WRITE) | VIRTQ_DESC_F_NEXT, 2};
     vblk_vq.desc[2] = (struct virtq_desc){(uint32)&vblk.status, 1, VIRTQ_DESC_F_WRITE, 0};
 
     vblk.busy = 1;
@@ -147,7 +147,17 @@ void vblk_read(uint32 sector, void *buf, uint32 len)
     while (vblk.busy)
         intr_wait();
     if (vblk.status != VIRTIO_BLK_S_OK)
-        panic("virtio-blk: read failed");
+        panic(write ? "virtio-blk: write failed" : "virtio-blk: read failed");
+}
+
+void vblk_read(uint32 sector, void *buf, uint32 len)
+{
+    vblk_rw(0, sector, buf, len);
+}
+
+void vblk_write(uint32 sector, const void *buf, uint32 len)
+{
+    vblk_rw(1, sector, (void *)buf, len);
 }
 
 /* The device's interrupt: acknowledge it, then retire what the used ring returned. */

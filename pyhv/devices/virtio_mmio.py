@@ -467,3 +467,19 @@ class VirtioMMIODevice(Device):
         if q.ready and (not 1 <= q.num <= self.queue_num_max or q.num & (q.num - 1)):
             raise ValueError(f"bad snapshot queue size {q.num}")
         return q
+
+
+class EmptySlot(Device):
+    """A virtio-mmio slot with no device behind it (spec 4.2.3.1.1: DeviceID 0 is a
+    placeholder the driver must ignore), as QEMU's virt board fills its unused slots,
+    so probing all eight slots never faults."""
+
+    name = "virtio-empty"
+    SIZE = 0x200
+    ACCESS_SIZES = (4,)
+
+    def mmio_read(self, offset: int, size: int) -> int | None:
+        return {Reg.MagicValue: MAGIC_VALUE, Reg.Version: 2, Reg.DeviceID: 0, Reg.VendorID: VENDOR_ID}.get(offset, 0)
+
+    def mmio_write(self, offset: int, size: int, value: int) -> bool:
+        return True  # writes to a placeholder are ignored, not guest errors
