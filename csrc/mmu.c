@@ -41,9 +41,9 @@ int pyhv_pool_init(struct pyhv_pool *p)
     return 0;
 }
 
-/* Hand out a zeroed frame to `owner`.  Frames are scrubbed when freed, so a
- * frame off the free stack is already zero; we zero again only if asked by a
- * debug build.  Returns the frame number, or -1 when the pool is empty. */
+/* Hand out a frame to `owner`.  Frames are scrubbed when their last reference
+ * goes, so a frame off the free stack is already zero.  Returns the frame
+ * number, or -1 when the pool is empty. */
 int64_t pyhv_pool_alloc(struct pyhv_pool *p, int32_t owner)
 {
     int64_t hfn = -1;
@@ -51,22 +51,60 @@ int64_t pyhv_pool_alloc(struct pyhv_pool *p, int32_t owner)
     if (p->nfree > 0) {
         hfn = p->free_stack[--p->nfree];
         p->owner[hfn] = owner;
+        p->refs[hfn] = 1;
     }
     pool_unlock(p);
     return hfn;
 }
 
-/* Scrub a frame and give it back: no data ever crosses from one owner to the next. */
+/* Drop one reference; the last one scrubs the frame and gives it back, so no
+ * data ever crosses from one owner to the next. */
 int pyhv_pool_free(struct pyhv_pool *p, uint32_t hfn)
 {
-    if (hfn >= p->nframes || p->owner[hfn] < 0)
+    if (hfn >= p->nframes || p->owner[hfn] == PYHV_OWNER_FREE)
         return -1;
-    memset(p->mem + (uint64_t)hfn * PAGE_SIZE, 0, PAGE_SIZE);
     pool_lock(p);
-    p->owner[hfn] = -1;
-    p->free_stack[p->nfree++] = hfn;
+    bool last = --p->refs[hfn] == 0;
+    if (last) {
+        memset(p->mem + (uint64_t)hfn * PAGE_SIZE, 0, PAGE_SIZE);
+        p->owner[hfn] = PYHV_OWNER_FREE;
+        p->free_stack[p->nfree++] = hfn;
+    }
     pool_unlock(p);
     return 0;
+}
+
+/* One more read-only reference to hfn: from now on it is shared (and never written). */
+int pyhv_pool_share(struct pyhv_pool *p, uint32_t hfn)
+{
+    if (hfn >= p->nframes || p->owner[hfn] == PYHV_OWNER_FREE)
+        return -1;
+    pool_lock(p);
+    p->refs[hfn]++;
+    p->owner[hfn] = PYHV_OWNER_SHARED;
+    pool_unlock(p);
+    return 0;
+}
+
+/* A write to a COW entry: the last reference takes the frame back as private;
+ * otherwise the VM gets its own copy.  Returns the new entry, 0 if out of frames. */
+static uint32_t cow_break(struct pyhv_vm *vm, uint32_t e)
+{
+    struct pyhv_pool *p = vm->pool;
+    uint32_t old = e >> PAGE_SHIFT, rwx = PYHV_S2_V | PYHV_S2_R | PYHV_S2_W | PYHV_S2_X;
+    pool_lock(p);
+    if (p->refs[old] == 1) {
+        p->owner[old] = vm->id;
+        pool_unlock(p);
+        return (old << PAGE_SHIFT) | rwx;
+    }
+    pool_unlock(p);
+    int64_t hfn = pyhv_pool_alloc(p, vm->id);
+    if (hfn < 0)
+        return 0;
+    memcpy(p->mem + (uint64_t)hfn * PAGE_SIZE, p->mem + (uint64_t)old * PAGE_SIZE, PAGE_SIZE);
+    pyhv_pool_free(p, old); /* drops our reference; others still hold it */
+    return ((uint32_t)hfn << PAGE_SHIFT) | rwx;
 }
 
 /* Stage 2: guest-physical -> engine-physical.  RAM goes through the s2 table
@@ -87,6 +125,12 @@ int stage2(struct pyhv_vm *vm, uint64_t gpa, int access, int demand, uint32_t *e
             e = ((uint32_t)hfn << PAGE_SHIFT) | PYHV_S2_V | PYHV_S2_R | PYHV_S2_W | PYHV_S2_X;
             vm->s2[gfn] = e;
             vm->frames_owned++;
+        } else if ((e & PYHV_S2_COW) && access == PYHV_ACC_WRITE && demand) {
+            e = cow_break(vm, e);
+            if (!e)
+                return -1;
+            vm->s2[gfn] = e;
+            vm->cow_breaks++;
         }
         *engine_pa = vm->pool->uc_base + (e & ~0xfffu) + (uint32_t)(off & 0xfff);
         *perms = (e >> 1) & 7u; /* S2_R/W/X sit one bit above PROT_R/W/X */

@@ -25,6 +25,11 @@
 #define PYHV_S2_R  2
 #define PYHV_S2_W  4
 #define PYHV_S2_X  8
+#define PYHV_S2_COW 16  /* a shared frame, mapped read-only: a write copies it (KSM semantics) */
+
+/* pool->owner[] values besides a VM id. */
+#define PYHV_OWNER_FREE   -1
+#define PYHV_OWNER_SHARED -2     /* referenced read-only (COW) by refs[] stage-2 entries */
 
 /* Counter indices into vcpu->counters (uint64). */
 #define PYHV_CNT_EXIT        0   /* + exit reason, PYHV_EXIT_KINDS slots */
@@ -52,7 +57,8 @@ struct pyhv_pool {
     uint32_t uc_base;      /* engine-physical address of frame 0 in every engine */
     uint32_t *free_stack;  /* free frame numbers, nfree of them valid */
     uint32_t nfree;
-    int32_t *owner;        /* per frame: owning VM id, -1 free */
+    int32_t *owner;        /* per frame: owning VM id, PYHV_OWNER_FREE or PYHV_OWNER_SHARED */
+    uint32_t *refs;        /* per frame: stage-2 entries naming it (1 private, >= 1 shared) */
     int32_t lock;
 };
 
@@ -72,8 +78,9 @@ struct pyhv_vm {
     uint32_t ram_base;     /* guest-physical */
     uint32_t ram_frames;
     uint32_t *s2;          /* ram_frames entries, hfn << 12 | PYHV_S2_* */
-    uint32_t frames_owned;
+    uint32_t frames_owned; /* present stage-2 entries (private or shared frames) */
     uint32_t frame_limit;  /* demand-zero refused beyond this */
+    uint32_t cow_breaks;
     uint32_t nwindows;
     struct pyhv_window windows[24];
 };
@@ -154,6 +161,7 @@ int pyhv_clint_map(struct pyhv_clint *c, struct pyhv_vcpu *v);
 int pyhv_pool_init(struct pyhv_pool *pool);
 int64_t pyhv_pool_alloc(struct pyhv_pool *pool, int32_t owner);
 int pyhv_pool_free(struct pyhv_pool *pool, uint32_t hfn);
+int pyhv_pool_share(struct pyhv_pool *pool, uint32_t hfn);
 
 int pyhv_vm_s2_lookup(struct pyhv_vm *vm, uint32_t gpa, int access, int demand, uint32_t *hfn, uint32_t *perms);
 

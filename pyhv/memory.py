@@ -23,7 +23,7 @@ PAGE_SHIFT = 12
 ENGINE_POOL_BASE = 0x2000_0000
 POOL_MAX_BYTES = 0x1_0000_0000 - ENGINE_POOL_BASE
 
-S2_V, S2_R, S2_W, S2_X = lib.PYHV_S2_V, lib.PYHV_S2_R, lib.PYHV_S2_W, lib.PYHV_S2_X
+S2_V, S2_R, S2_W, S2_X, S2_COW = lib.PYHV_S2_V, lib.PYHV_S2_R, lib.PYHV_S2_W, lib.PYHV_S2_X, lib.PYHV_S2_COW
 S2_RWX = S2_V | S2_R | S2_W | S2_X
 
 
@@ -39,7 +39,8 @@ class FramePool:
         self._mmap = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
         self.frames = np.frombuffer(self._mmap, dtype=np.uint8).reshape(self.nframes, PAGE_SIZE)
         self.free_stack = np.arange(self.nframes - 1, -1, -1, dtype=np.uint32)
-        self.owner = np.full(self.nframes, -1, dtype=np.int32)
+        self.owner = np.full(self.nframes, lib.PYHV_OWNER_FREE, dtype=np.int32)
+        self.refs = np.zeros(self.nframes, dtype=np.uint32)
         self.engine_base = ENGINE_POOL_BASE
         self.c = ffi.new("struct pyhv_pool *")
         self.c.mem = ffi.cast("uint8_t *", ffi.from_buffer(self.frames))
@@ -48,6 +49,7 @@ class FramePool:
         self.c.free_stack = ffi.cast("uint32_t *", ffi.from_buffer(self.free_stack))
         self.c.nfree = self.nframes
         self.c.owner = ffi.cast("int32_t *", ffi.from_buffer(self.owner))
+        self.c.refs = ffi.cast("uint32_t *", ffi.from_buffer(self.refs))
         lib.pyhv_pool_init(self.c)
         self._next_vm_id = 0
 
@@ -70,7 +72,13 @@ class FramePool:
         return int(hfn)
 
     def free(self, hfn: int) -> None:
+        """Drop one reference to hfn; the last one scrubs it and returns it to the pool."""
         if lib.pyhv_pool_free(self.c, hfn) != 0:
+            raise ValueError(f"frame {hfn} is not allocated")
+
+    def share(self, hfn: int) -> None:
+        """One more read-only (copy-on-write) reference to hfn."""
+        if lib.pyhv_pool_share(self.c, hfn) != 0:
             raise ValueError(f"frame {hfn} is not allocated")
 
 
@@ -110,11 +118,22 @@ class GuestMemory:
     def frames_owned(self) -> int:
         return int(self.c.frames_owned)
 
-    def frame(self, gfn: int, allocate: bool = True):
-        """Host frame number backing guest frame gfn (allocated zero on demand), or None."""
+    def frame(self, gfn: int, allocate: bool = True, write: bool = False):
+        """Host frame number backing guest frame gfn (allocated zero on demand), or None.
+
+        With write=True a shared (copy-on-write) frame is first copied, as a guest
+        store would do, so a host write (DMA, loader) never reaches another VM."""
         e = int(self.s2[gfn])
-        if e & S2_V:
+        if e & S2_V and not (write and e & S2_COW):
             return e >> PAGE_SHIFT
+        if e & S2_V:
+            hfn, perms = ffi.new("uint32_t *"), ffi.new("uint32_t *")
+            gpa = self.ram_base + (gfn << PAGE_SHIFT)
+            if lib.pyhv_vm_s2_lookup(self.c, gpa, lib.PYHV_ACC_WRITE, 1, hfn, perms) != 0:
+                raise OutOfMemory(f"host frame pool exhausted while copying a shared frame of VM {self.id}")
+            for flush in self.tlb_listeners:
+                flush()
+            return int(hfn[0])
         if not allocate:
             return None
         if self.c.frames_owned >= self.c.frame_limit:
@@ -130,12 +149,42 @@ class GuestMemory:
         if hfn is None:
             return
         for drop in self.write_listeners:
-            drop(hfn, 1)
+            drop(hfn, 1)  # its translated code goes with it (frames are reused)
         self.s2[gfn] = 0
         self.c.frames_owned -= 1
         for flush in self.tlb_listeners:
             flush()
         self.pool.free(hfn)
+
+    def share_into(self, other: "GuestMemory", gfn: int, other_gfn: int) -> None:
+        """Page sharing (KSM): other's guest frame other_gfn becomes this VM's frame gfn,
+        both mapped read-only; the first write to either side gets a private copy.
+        The caller has checked the contents are equal (or wants other to see them)."""
+        if other.pool is not self.pool:
+            raise ValueError("VMs on different pools cannot share frames")
+        hfn = self.frame(gfn)
+        if other is self and other_gfn == gfn:
+            return
+        if other.frame(other_gfn, allocate=False) is not None:
+            other.release(other_gfn)
+        self.pool.share(hfn)
+        cow = (hfn << PAGE_SHIFT) | S2_V | S2_R | S2_X | S2_COW
+        self.s2[gfn] = cow
+        other.s2[other_gfn] = cow
+        other.c.frames_owned += 1
+        for mem in {id(self): self, id(other): other}.values():
+            for flush in mem.tlb_listeners:  # a writable TLB entry must not outlive the downgrade
+                flush()
+
+    def remap(self, src_gfn: int, dst_gfn: int) -> None:
+        """Move the frame behind guest frame src_gfn to dst_gfn (src becomes untouched RAM)."""
+        if src_gfn == dst_gfn:
+            return
+        if self.frame(dst_gfn, allocate=False) is not None:
+            self.release(dst_gfn)
+        self.s2[dst_gfn], self.s2[src_gfn] = self.s2[src_gfn], 0
+        for flush in self.tlb_listeners:
+            flush()
 
     def release_all(self) -> None:
         for gfn in np.flatnonzero(self.s2 & S2_V):
@@ -163,7 +212,7 @@ class GuestMemory:
         data = memoryview(bytes(data))
         pos = 0
         for gfn, off, chunk in self._spans(gpa, len(data)):
-            hfn = self.frame(gfn)
+            hfn = self.frame(gfn, write=True)
             self.pool.frames[hfn, off : off + chunk] = np.frombuffer(data[pos : pos + chunk], dtype=np.uint8)
             pos += chunk
             for drop in self.write_listeners:

@@ -122,6 +122,7 @@ TARGETS: tuple[Target, ...] = (
     _test_program("sirq"),
     _test_program("uartpoll"),
     _test_program("finish"),
+    _test_program("poke"),
     Target(
         name="hello",
         sources=HELLO_SOURCES,

@@ -10,6 +10,7 @@ from pyhv.memory import S2_V, DmaError, FramePool, GuestMemory
 from pyhv.vm import VM
 
 RAM = 0x8000_0000
+GUESTS = __import__("pathlib").Path(__file__).parent / "guests"
 
 
 def test_untouched_ram_costs_nothing():
@@ -84,3 +85,49 @@ def test_ownership_invariant(ops):
             seen |= set(present.tolist())
             assert m.frames_owned == len(present)
         assert pool.frames_free + len(seen) == pool.nframes
+
+
+def test_shared_frames_are_copy_on_write_for_guest_and_host_writes():
+    """KSM semantics: after share_into both VMs read the same frame; the first write
+    from either side (a guest store through the C MMU, or a host/DMA write) copies it."""
+    pool = FramePool(size_mib=4)
+    a, b = VM(pool, mem_size_mib=1), VM(pool, mem_size_mib=1)
+    a.write_phys(RAM + 0x3000, b"shared page")
+    b.write_phys(RAM + 0x5000, b"b's own data")
+    a.memory.share_into(b.memory, 3, 5)
+    hfn = a.memory.frame(3, allocate=False)
+    assert b.memory.frame(5, allocate=False) == hfn
+    assert pool.owner[hfn] == -2 and pool.refs[hfn] == 2
+    assert b.read_phys(RAM + 0x5000, 11) == b"shared page"
+    b.load(RAM, (GUESTS / "poke.bin").read_bytes())  # a guest store: sb a0, 0(a1)
+    b.cpu.pc, b.cpu.ebreak_exits = RAM, True
+    b.cpu["a0"], b.cpu["a1"] = ord("A"), RAM + 0x5000
+    assert b.cpu.run(100).reason == "breakpoint"
+    assert b.read_phys(RAM + 0x5000, 11) == b"Ahared page"
+    assert a.read_phys(RAM + 0x3000, 11) == b"shared page"  # a never sees b's write
+    assert b.memory.frame(5, allocate=False) != hfn and b.memory.c.cow_breaks == 1
+    assert pool.refs[hfn] == 1  # a still holds it, read-only
+    a.write_phys(RAM + 0x3000, b"S")  # the last holder takes it back as private
+    assert a.memory.frame(3, allocate=False) == hfn and pool.owner[hfn] == a.memory.id
+    assert a.read_phys(RAM + 0x3000, 11) == b"Shared page"
+
+
+def test_releasing_a_shared_frame_keeps_it_for_the_other_vm():
+    pool = FramePool(size_mib=4)
+    a, b = GuestMemory(pool, 1), GuestMemory(pool, 1)
+    a.write(RAM, b"x" * 4096)
+    a.share_into(b, 0, 7)
+    hfn = a.frame(0, allocate=False)
+    a.release(0)
+    assert pool.refs[hfn] == 1 and pool.frames[hfn].tobytes() == b"x" * 4096
+    b.release(7)
+    assert pool.owner[hfn] == -1 and not pool.frames[hfn].any()
+
+
+def test_remap_moves_a_frame():
+    pool = FramePool(size_mib=4)
+    m = GuestMemory(pool, 1)
+    m.write(RAM + 0x2000, b"moving")
+    m.remap(2, 9)
+    assert m.read(RAM + 0x9000, 6) == b"moving" and m.read(RAM + 0x2000, 6) == bytes(6)
+    assert m.frames_owned == 1
