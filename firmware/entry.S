@@ -45,10 +45,6 @@ enter_kernel:
     li t0, MSTATUS_MPP_S
     csrs mstatus, t0
     csrw satp, zero
-    li ra, 0
-    li sp, 0
-    li a2, 0
-    li t0, 0
     mret
 
 /* Board constants the linker script checks its own copies against (bios.ld). */
