@@ -65,6 +65,7 @@ class Machine:
         self.bios = self._read_bios(config.bios)
         self.pool = pool or FramePool(size_mib=config.mem_size_mib + 16)
         self.resets = 0
+        self.last_exit = None
         self._build()
 
     @staticmethod
@@ -161,14 +162,10 @@ class Machine:
         if idle or self.uart.rx_interrupts_enabled():
             self.uart.pull()
 
-    def _idle(self) -> bool:
-        """The hart sleeps in wfi.  Returns False if nothing can ever wake it."""
+    def _sleep(self, ticks) -> bool:
+        """The hart sleeps in wfi, its timer `ticks` away (None: not armed).  Let the time
+        pass, or wait for input.  Returns False if nothing can ever wake it."""
         cpu, console = self.cpu, self.console
-        self._feed_uart(idle=True)
-        if cpu.irq_pending:
-            return True
-        cmp = cpu.mtimecmp
-        ticks = cmp - cpu.mtime if cmp != MTIME_NEVER and cmp > cpu.mtime else None
         if not console.at_eof and self.uart.wants_rx():
             # Input may still come: let virtual time pass at wall-clock pace while waiting,
             # so timers and typing interleave as a user expects.  Input already queued
@@ -185,6 +182,42 @@ class Machine:
             return False
         cpu.advance_idle(ticks)
         return True
+
+    def step(self, budget: int = SLICE_INSNS):
+        """Run the hart for up to `budget` instructions and handle what stopped it.
+
+        Returns ("run", None) to go on, ("idle", ticks) when the hart sleeps in wfi
+        (ticks until its timer fires, None if none is armed), or ("done", status)
+        once the guest has powered off, failed or crashed.  pyhv's own run loop and
+        the hypervisor's scheduler (pyhv.host) both drive the board through this."""
+        self._feed_uart()
+        ex = self.cpu.run(budget)
+        self.last_exit = ex
+        if self.tracer is not None:
+            self.tracer.drain()
+        if "exits" in self.config.trace:
+            print(f"pyhv: exit {ex} insns={self.cpu.insns}", file=self.log)
+        if self.request is not None:
+            kind, code = self.request
+            self.request = None
+            if kind == "reset" and not self.config.no_reboot:
+                self.insns_before_reset = self.insns_total
+                self.reset()
+                return ("run", None)
+            return ("done", 0 if kind == "reset" else Finisher.exit_status(kind, code))
+        if ex.reason == "fatal":
+            print(f"pyhv: the guest cannot continue: {ex.message} (pc=0x{ex.pc:08x})", file=self.log)
+            return ("done", 1)
+        if ex.reason == "breakpoint":
+            print(f"pyhv: guest breakpoint (ebreak) at pc=0x{ex.pc:08x}", file=self.log)
+            return ("done", 1)
+        if ex.reason == "idle":
+            self._feed_uart(idle=True)
+            if self.cpu.irq_pending:
+                return ("run", None)
+            cmp = self.cpu.mtimecmp
+            return ("idle", cmp - self.cpu.mtime if cmp != MTIME_NEVER and cmp > self.cpu.mtime else None)
+        return ("run", None)
 
     def run(self) -> int:
         """Boot and run until the guest powers off; returns the exit status."""
@@ -204,29 +237,10 @@ class Machine:
             if deadline is not None and time.monotonic() >= deadline:
                 print(f"pyhv: stopped after {cfg.timeout_s:g} s (--timeout)", file=self.log)
                 return EXIT_TIMEOUT
-            self._feed_uart()
-            ex = self.cpu.run(budget)
-            if self.tracer is not None:
-                self.tracer.drain()
-            if "exits" in cfg.trace:
-                print(f"pyhv: exit {ex} insns={self.cpu.insns}", file=self.log)
-            if self.request is not None:
-                kind, code = self.request
-                self.request = None
-                if kind == "reset" and not cfg.no_reboot:
-                    self.insns_before_reset = self.insns_total
-                    self.reset()
-                    continue
-                if kind == "reset":
-                    return 0
-                return Finisher.exit_status(kind, code)
-            if ex.reason == "fatal":
-                print(f"pyhv: the guest cannot continue: {ex.message} (pc=0x{ex.pc:08x})", file=self.log)
-                return 1
-            if ex.reason == "breakpoint":
-                print(f"pyhv: guest breakpoint (ebreak) at pc=0x{ex.pc:08x}", file=self.log)
-                return 1
-            if ex.reason == "idle" and not self._idle():
+            what, value = self.step(budget)
+            if what == "done":
+                return value
+            if what == "idle" and not self._sleep(value):
                 if self.console.at_eof:
                     print("pyhv: the guest sleeps with no timer armed and no input left to wake it; stopping",
                           file=self.log)
