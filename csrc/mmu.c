@@ -109,7 +109,9 @@ static uint32_t cow_break(struct pyhv_vm *vm, uint32_t e)
 
 /* Stage 2: guest-physical -> engine-physical.  RAM goes through the s2 table
  * (allocating a zero frame on first touch when `demand`), ROM and MMIO windows
- * are identity-mapped.  Returns 0, or -1 for "no memory here" (access fault). */
+ * are identity-mapped.  Returns 0, -1 for "no memory here" (an access fault), or
+ * STAGE2_OOM when a frame was needed and none could be had (the host's problem,
+ * not the guest's: the vCPU exits and retries the access once memory is back). */
 int stage2(struct pyhv_vm *vm, uint64_t gpa, int access, int demand, uint32_t *engine_pa, uint32_t *perms)
 {
     uint64_t off = gpa - vm->ram_base;
@@ -117,18 +119,20 @@ int stage2(struct pyhv_vm *vm, uint64_t gpa, int access, int demand, uint32_t *e
         uint32_t gfn = (uint32_t)(off >> PAGE_SHIFT);
         uint32_t e = vm->s2[gfn];
         if (!(e & PYHV_S2_V)) {
-            if (!demand || vm->frames_owned >= vm->frame_limit)
+            if (!demand)
                 return -1;
+            if (vm->frames_owned >= vm->frame_limit)
+                return STAGE2_OOM;
             int64_t hfn = pyhv_pool_alloc(vm->pool, vm->id);
             if (hfn < 0)
-                return -1;
+                return STAGE2_OOM;
             e = ((uint32_t)hfn << PAGE_SHIFT) | PYHV_S2_V | PYHV_S2_R | PYHV_S2_W | PYHV_S2_X;
             vm->s2[gfn] = e;
             vm->frames_owned++;
         } else if ((e & PYHV_S2_COW) && access == PYHV_ACC_WRITE && demand) {
             e = cow_break(vm, e);
             if (!e)
-                return -1;
+                return STAGE2_OOM;
             vm->s2[gfn] = e;
             vm->cow_breaks++;
         }
@@ -297,7 +301,13 @@ bool tlb_fill(uc_engine *u, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *e, v
     if (pyhv_sv32_translate(v->vm, satp, mstatus, priv, (uint32_t)vaddr, access, update, &t) < 0)
         goto refuse;
     uint32_t before = v->vm->frames_owned;
-    if (stage2(v->vm, t.gpa, access, demand, &epa, &s2perms) < 0) {
+    int s2 = stage2(v->vm, t.gpa, access, demand, &epa, &s2perms);
+    if (s2 == STAGE2_OOM) {
+        v->fault_cause = OOM_RETRY;
+        v->fault_page = (uint32_t)vaddr;
+        return false;
+    }
+    if (s2 < 0) {
         t.cause = (int32_t)fault_cause(access, false);
         goto refuse;
     }

@@ -13,7 +13,8 @@
 #define PYHV_EXIT_SHUTDOWN    4  /* a device asked for power-off/reset (pyhv_vcpu_request_exit) */
 #define PYHV_EXIT_FATAL       5  /* the guest cannot go on: see vcpu->message */
 #define PYHV_EXIT_HOST        6  /* the host asked the vCPU to stop (another thread, a device) */
-#define PYHV_EXIT_KINDS       7
+#define PYHV_EXIT_OOM         7  /* a guest access needs a frame the host cannot give now; PC retries it */
+#define PYHV_EXIT_KINDS       8
 
 /* Access types, as in pyhv/mmu.py. */
 #define PYHV_ACC_READ   0

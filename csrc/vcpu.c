@@ -258,6 +258,10 @@ int pyhv_vcpu_run(struct pyhv_vcpu *v, uint64_t budget)
         v->page0_ok = retry0;
         if (retry0)
             continue;
+        if (err == UC_ERR_EXCEPTION && v->fault_cause == OOM_RETRY) {
+            v->fault_cause = -1;
+            return finish(v, PYHV_EXIT_OOM, pc);
+        }
         if (err == UC_ERR_EXCEPTION && v->fault_cause >= 0) {
             v->stuck = v->progress ? 0 : v->stuck + 1;
             v->progress = 0;

@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--bios", default=None, metavar="PATH|none", help="firmware for the ROM (default firmware/bios.bin)")
     b.add_argument("--drive", action="append", default=[], metavar="FILE", help="another raw disk (repeatable)")
     b.add_argument("--snapshot", action="store_true", help="never write to the disk images (throw-away overlay)")
+    b.add_argument("--balloon", action="store_true", help="add a virtio-balloon device after the disks")
     b.add_argument("--append", default="", metavar="ARGS", help="kernel command line (DTB /chosen/bootargs)")
     b.add_argument("--max-insns", type=positive_int, metavar="N", help="stop with status 124 after N instructions")
     b.add_argument("--timeout", type=positive_float, metavar="SECONDS", help="stop with status 124 after SECONDS")
@@ -93,6 +94,34 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--load", type=lambda s: int(s, 0), default=None, metavar="ADDR", help="load address (default 0x80200000)")
     k.add_argument("--entry", type=lambda s: int(s, 0), default=None, metavar="ADDR", help="entry (default: load address)")
     k.add_argument("--fs", metavar="FILE", help="file-system blob to append")
+    k.add_argument("--root", metavar="DIR", help="build a tinyfs file system from the tree DIR (pyhv/tinyfs.py)")
+    k.add_argument("--size-mib", type=positive_int, default=8, metavar="N", help="with --root: file-system size (default 8)")
+
+    fs = sub.add_parser("fs", help="list and extract files of a tinyfs image")
+    fs_sub = fs.add_subparsers(dest="fs_command", metavar="ACTION", parser_class=_Parser)
+    fs_sub.required = True
+    ls = fs_sub.add_parser("ls", help="list a directory (type, inode, links, size, path)")
+    ls.add_argument("image", metavar="IMAGE", help="boot image or bare file-system blob")
+    ls.add_argument("path", nargs="?", default="/", metavar="PATH")
+    ls.add_argument("-R", "--recursive", action="store_true", help="list subdirectories too")
+    get = fs_sub.add_parser("get", help="copy a file out of the image (to stdout by default)")
+    get.add_argument("image", metavar="IMAGE")
+    get.add_argument("path", metavar="PATH")
+    get.add_argument("-o", "--output", metavar="FILE")
+
+    r = sub.add_parser("run", help="run several VMs on one host (a JSON or TOML configuration)",
+                       description="Run the VMs of CONFIG on one host: a frame pool, pCPU worker threads and a "
+                       "scheduler.  Each VM's console goes to LOG_DIR/NAME.log; --attach NAME puts one VM on the "
+                       "terminal instead.  Prints a table of the VMs while they run.")
+    r.add_argument("config", metavar="CONFIG", help="host configuration (.json or .toml)")
+    r.add_argument("--attach", metavar="NAME", help="connect this VM's console to stdin/stdout")
+    r.add_argument("--log-dir", default=None, metavar="DIR", help="where per-VM console logs go (default: a temp dir)")
+    r.add_argument("--policy", choices=["rr", "credit"], help="override the configuration's scheduling policy")
+    r.add_argument("--pcpus", type=positive_int, help="override the number of pCPU worker threads")
+    r.add_argument("--timeout", type=positive_float, metavar="SECONDS", help="stop after SECONDS (exit 124)")
+    r.add_argument("--until", choices=["done", "idle"], default="done",
+                   help="stop when every VM is done (default), or when none can run again on its own")
+    r.add_argument("--interval", type=positive_float, default=1.0, metavar="SECONDS", help="table refresh period")
 
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
     bench.add_argument("name", choices=["core", "boot"],
@@ -119,7 +148,7 @@ def _boot(args) -> int:
     read_header(args.image)  # a missing or malformed image is one line and status 1, before anything boots
     config = MachineConfig(image=args.image, drives=args.drive, mem_size_mib=args.memory, bios=bios,
                            snapshot=args.snapshot, bootargs=args.append, no_reboot=args.no_reboot,
-                           max_insns=args.max_insns, timeout_s=args.timeout, trace=args.trace)
+                           max_insns=args.max_insns, timeout_s=args.timeout, trace=args.trace, balloon=args.balloon)
     config.log = log
     console = Console.stdio()
     machine = Machine(config, console=console)
@@ -136,23 +165,100 @@ def _boot(args) -> int:
         sys.stdout.flush()
 
 
+def _run(args) -> int:
+    import tempfile
+    import threading
+    import time
+
+    from pyhv.console import Console
+    from pyhv.host import Host, format_table, load_config
+
+    host_cfg, specs = load_config(args.config)
+    if args.policy:
+        host_cfg["policy"] = args.policy
+    if args.pcpus:
+        host_cfg["pcpus"] = args.pcpus
+    log_dir = args.log_dir or tempfile.mkdtemp(prefix="pyhv-run-")
+    os.makedirs(log_dir, exist_ok=True)
+    if args.attach and args.attach not in {s.name for s in specs}:
+        raise PyhvError(f"--attach {args.attach}: no VM of that name in {args.config}")
+    host = Host(log_dir=log_dir, **host_cfg)
+    for spec in specs:
+        host.add(spec, console=Console.stdio() if spec.name == args.attach else None)
+    print(f"pyhv: {len(specs)} VMs on {host.pcpus} pCPUs ({host.policy.name}); consoles in {log_dir}", file=sys.stderr)
+    t0 = time.monotonic()
+    done = threading.Event()
+
+    def table():
+        while not done.wait(args.interval):
+            print(format_table(host.stats(), time.monotonic() - t0) + "\n", file=sys.stderr, flush=True)
+
+    if not args.attach:
+        threading.Thread(target=table, daemon=True).start()
+    try:
+        stats = host.run(timeout_s=args.timeout, until=args.until)
+    finally:
+        done.set()
+        host.close()
+    print(format_table(stats, time.monotonic() - t0), file=sys.stderr)
+    if args.timeout and any(s["state"] not in ("done", "idle") for s in stats.values()):
+        return 124
+    failed = [s for s in stats.values() if s["status"] not in (None, 0)]
+    return 1 if failed else 0
+
+
 def _mkimage(args) -> int:
     from pathlib import Path
 
     from pyhv import image
     from pyhv._native import lib
 
+    if args.fs and args.root:
+        raise PyhvError("mkimage: --fs and --root are exclusive")
     try:
         kernel = Path(args.kernel).read_bytes()
         fs = Path(args.fs).read_bytes() if args.fs else b""
     except OSError as e:
         raise PyhvError(f"cannot read {e.filename}: {e.strerror}") from None
+    if args.root:
+        from pyhv import tinyfs
+
+        fs = tinyfs.build(tinyfs.from_directory(args.root), size_blocks=args.size_mib * 1024 * 1024 // tinyfs.BSIZE)
     data = image.build(kernel, load_addr=args.load or lib.PYHV_KERNEL_BASE, entry=args.entry, fs=fs)
     try:
         Path(args.output).write_bytes(data)
     except OSError as e:
         raise PyhvError(f"cannot write {args.output}: {e.strerror}") from None
     print(image.describe(args.output))
+    return 0
+
+
+def _fs(args) -> int:
+    from pathlib import Path
+
+    from pyhv import tinyfs
+
+    try:
+        data = Path(args.image).read_bytes()
+    except OSError as e:
+        raise PyhvError(f"cannot read {args.image}: {e.strerror}") from None
+    reader = tinyfs.Reader(data, args.image)
+    if args.fs_command == "ls":
+        for entry in reader.walk(args.path) if args.recursive else reader.listdir(args.path):
+            print(entry)
+        return 0
+    inum = reader.lookup(args.path)
+    if reader.inode(inum)[0] == tinyfs.T_DIR:
+        raise PyhvError(f"{args.path}: is a directory")
+    contents = reader.read(inum)
+    if args.output is None:
+        sys.stdout.buffer.write(contents)
+        sys.stdout.flush()
+        return 0
+    try:
+        Path(args.output).write_bytes(contents)
+    except OSError as e:
+        raise PyhvError(f"cannot write {args.output}: {e.strerror}") from None
     return 0
 
 
@@ -166,8 +272,12 @@ def main(argv=None) -> int:
 
             print(image.describe(args.image))
             return 0
+        if args.command == "run":
+            return _run(args)
         if args.command == "mkimage":
             return _mkimage(args)
+        if args.command == "fs":
+            return _fs(args)
         if args.command == "bench":
             from pyhv import bench
 

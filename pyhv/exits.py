@@ -12,13 +12,14 @@ REASONS = {
     lib.PYHV_EXIT_SHUTDOWN: "shutdown",
     lib.PYHV_EXIT_FATAL: "fatal",
     lib.PYHV_EXIT_HOST: "host",
+    lib.PYHV_EXIT_OOM: "oom",
 }
 CODES = {name: code for code, name in REASONS.items()}
 
 
 @dataclass(frozen=True)
 class Exit:
-    """reason: budget | idle | breakpoint | shutdown | fatal | host; pc: where the guest stands."""
+    """reason: budget | idle | breakpoint | shutdown | fatal | host | oom; pc: where the guest stands."""
 
     reason: str
     pc: int

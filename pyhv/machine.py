@@ -18,6 +18,7 @@ from pyhv.console import Console
 from pyhv.devices.finisher import Finisher
 from pyhv.devices.plic import PLIC
 from pyhv.devices.uart16550 import UART16550
+from pyhv.devices.virtio_balloon import VirtioBalloon
 from pyhv.devices.virtio_blk import DiskBackend, VirtioBlk
 from pyhv.devices.virtio_mmio import EmptySlot
 from pyhv.errors import ConfigError, ImageError
@@ -38,7 +39,9 @@ class MachineConfig:
 
     image: str | None = None  # boot disk (virtio slot 0)
     drives: list = field(default_factory=list)  # more disks, slots 1..
+    balloon: bool = False  # a virtio-balloon in the first slot after the disks
     mem_size_mib: int = 128
+    mem_limit_mib: int | None = None  # host frames this VM may hold (None: its RAM size)
     bios: str | None = str(DEFAULT_BIOS)  # None: no firmware, the kernel starts in M-mode (QEMU -bios none)
     snapshot: bool = False  # disk writes go to a throw-away overlay
     bootargs: str = ""
@@ -57,8 +60,8 @@ class Machine:
         if not 1 <= config.mem_size_mib <= lib.PYHV_RAM_MAX_SIZE >> 20:
             raise ConfigError(f"memory size {config.mem_size_mib} MiB is out of range (1 MiB .. 2 GiB)")
         disks = ([config.image] if config.image else []) + list(config.drives)
-        if len(disks) > lib.PYHV_VIRTIO_SLOTS:
-            raise ConfigError(f"at most {lib.PYHV_VIRTIO_SLOTS} disks")
+        if len(disks) + config.balloon > lib.PYHV_VIRTIO_SLOTS:
+            raise ConfigError(f"at most {lib.PYHV_VIRTIO_SLOTS - config.balloon} disks")
         self.backends = [DiskBackend(path, snapshot=config.snapshot) for path in disks]
         if config.bios is None and config.image:
             self.boot_header = read_header(config.image)  # checked here: there is no BIOS to complain
@@ -66,6 +69,7 @@ class Machine:
         self.pool = pool or FramePool(size_mib=config.mem_size_mib + 16)
         self.resets = 0
         self.last_exit = None
+        self.on_oom = None  # callable(machine) -> bool: free host memory (KSM, balloon); True to retry
         self._build()
 
     @staticmethod
@@ -83,7 +87,8 @@ class Machine:
     # ---- building the board -----------------------------------------------------
     def _build(self) -> None:
         cfg = self.config
-        self.vm = vm = VM(self.pool, mem_size_mib=cfg.mem_size_mib)
+        limit = None if cfg.mem_limit_mib is None else cfg.mem_limit_mib * 256
+        self.vm = vm = VM(self.pool, mem_size_mib=cfg.mem_size_mib, frame_limit=limit)
         cpu = self.cpu = vm.cpu
         vm.add_clint()
         self.plic = PLIC(n_harts=1, ctx_irq=[lambda level: cpu.set_irq(11, level), lambda level: cpu.set_irq(9, level)])
@@ -102,7 +107,13 @@ class Machine:
                             name=f"virtio-blk{n}")
             vm.add_device(lib.PYHV_VIRTIO0_BASE + n * lib.PYHV_VIRTIO_STRIDE, blk)
             self.disks.append(blk)
-        for n in range(len(self.backends), lib.PYHV_VIRTIO_SLOTS):
+        self.balloon = None
+        if cfg.balloon:
+            slot = len(self.backends)
+            irq = lib.PYHV_IRQ_VIRTIO0 + slot
+            self.balloon = VirtioBalloon(vm.memory, irq=lambda level: self.plic.set_source(irq, level))
+            vm.add_device(lib.PYHV_VIRTIO0_BASE + slot * lib.PYHV_VIRTIO_STRIDE, self.balloon)
+        for n in range(len(self.backends) + cfg.balloon, lib.PYHV_VIRTIO_SLOTS):
             vm.add_device(lib.PYHV_VIRTIO0_BASE + n * lib.PYHV_VIRTIO_STRIDE, EmptySlot())
         for _, dev in vm.devices:
             dev.on_guest_error = self._guest_error
@@ -210,6 +221,14 @@ class Machine:
             return ("done", 1)
         if ex.reason == "breakpoint":
             print(f"pyhv: guest breakpoint (ebreak) at pc=0x{ex.pc:08x}", file=self.log)
+            return ("done", 1)
+        if ex.reason == "oom":
+            if self.on_oom is not None and self.on_oom(self):
+                return ("run", None)  # memory came back: the access is retried
+            mem = self.vm.memory
+            why = (f"it reached its limit of {int(mem.c.frame_limit)} frames" if mem.frames_owned >= mem.c.frame_limit
+                   else f"the host frame pool ({self.pool.nframes} frames of 4 KiB) is exhausted")
+            print(f"pyhv: out of memory: the guest needs a new page and {why}", file=self.log)
             return ("done", 1)
         if ex.reason == "idle":
             self._feed_uart(idle=True)
