@@ -6,6 +6,7 @@ C trap entry vs the Python twin; TLB fills with the C walker vs the Python twin.
 """
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -157,7 +158,84 @@ def bench_boot(scale: float = 1.0) -> dict:
     }
 
 
-BENCHES = {"core": bench_core, "boot": bench_boot}
+def _rss_mib() -> float:
+    """Resident set size of this process (Linux /proc; elsewhere the peak from getrusage)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _spin_image() -> str:
+    import tempfile
+
+    from pyhv import image
+
+    path = os.path.join(tempfile.mkdtemp(prefix="pyhv-bench-"), "spin.img")
+    with open(path, "wb") as f:
+        f.write(image.build((PROGRAMS / "spin.bin").read_bytes()))
+    return path
+
+
+def bench_density(scale: float = 1.0, max_vms: int = 600) -> dict:
+    """vms_idle: hello VMs booted to their idle wfi in one process with a 2 GiB pool (until
+    the pool refuses or max_vms); mib_per_idle_vm: resident host memory per idle VM;
+    sched_scaling: 8 busy VMs on all host cores vs one busy VM's speed times the cores."""
+    from pyhv.errors import OutOfMemory
+    from pyhv.host import GuestSpec, Host
+
+    target = max(8, int(max_vms * scale))
+    host = Host(pool_size_mib=2048, slice_insns=1_000_000)
+    rss0 = _rss_mib()
+    count, reason = 0, "max_vms"
+    while count < target:
+        batch = min(50, target - count)
+        try:
+            for i in range(batch):
+                host.add(GuestSpec(f"idle{count + i}", image=str(HELLO), mem_size_mib=16, boot_args="idle"))
+        except OutOfMemory:
+            reason = "pool exhausted"
+            break
+        count += batch
+        host.run(timeout_s=600, until="idle")
+    booted = sum(1 for g in host.guests if g.state == "idle")
+    rss = _rss_mib() - rss0
+    frames = host.pool.nframes - host.pool.frames_free
+    host.close()
+
+    spin = _spin_image()
+    cores = os.cpu_count() or 1
+    seconds = max(0.5, 2.0 * scale)
+
+    def busy_mips(n_vms: int, pcpus: int) -> float:
+        h = Host(pool_size_mib=256, pcpus=pcpus, slice_insns=1_000_000)
+        for i in range(n_vms):
+            h.add(GuestSpec(f"busy{i}", image=spin, bios=None, mem_size_mib=4))
+        t0 = time.perf_counter()
+        h.run(timeout_s=seconds)
+        elapsed = time.perf_counter() - t0
+        insns = sum(g.insns for g in h.guests)
+        h.close()
+        return insns / elapsed / 1e6
+
+    one = busy_mips(1, 1)
+    eight = busy_mips(8, cores)
+    return {
+        "vms_idle": booted,
+        "vms_idle_limit": reason,
+        "mib_per_idle_vm": round(rss / max(booted, 1), 2),
+        "frames_per_idle_vm": round(frames / max(booted, 1), 1),
+        "sched_scaling": round(eight / (one * cores), 3),
+        "mips_one_vm": round(one, 1),
+        "mips_eight_vms": round(eight, 1),
+        "host_cores": cores,
+    }
+
+
+BENCHES = {"core": bench_core, "boot": bench_boot, "density": bench_density}
 
 
 def main(name: str, as_json: bool, scale: float = 1.0) -> int:

@@ -124,9 +124,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--interval", type=positive_float, default=1.0, metavar="SECONDS", help="table refresh period")
 
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
-    bench.add_argument("name", choices=["core", "boot"],
+    bench.add_argument("name", choices=["core", "boot", "density"],
                        help="core: vCPU core ratios against raw Unicorn and the Python twins; "
-                       "boot: hello's boot instructions and time, virtio-blk throughput")
+                       "boot: hello's boot instructions and time, virtio-blk throughput; "
+                       "density: idle VMs per host process, memory per idle VM, scheduler scaling")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--scale", type=positive_float, default=1.0, help="work multiplier (default 1.0)")
     return p
