@@ -73,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("-m", "--memory", type=memory_size_mib, default=128, metavar="SIZE",
                    help="guest RAM, with K/M/G suffix (default 128M)")
     b.add_argument("--bios", default=None, metavar="PATH|none", help="firmware for the ROM (default firmware/bios.bin)")
+    b.add_argument("--smp", type=positive_int, default=1, metavar="N", help="harts (1..8), interleaved on one thread")
     b.add_argument("--drive", action="append", default=[], metavar="FILE", help="another raw disk (repeatable)")
     b.add_argument("--snapshot", action="store_true", help="never write to the disk images (throw-away overlay)")
     b.add_argument("--balloon", action="store_true", help="add a virtio-balloon device after the disks")
@@ -147,7 +148,7 @@ def _boot(args) -> int:
     from pyhv.image import read_header
 
     read_header(args.image)  # a missing or malformed image is one line and status 1, before anything boots
-    config = MachineConfig(image=args.image, drives=args.drive, mem_size_mib=args.memory, bios=bios,
+    config = MachineConfig(image=args.image, drives=args.drive, mem_size_mib=args.memory, bios=bios, smp=args.smp,
                            snapshot=args.snapshot, bootargs=args.append, no_reboot=args.no_reboot,
                            max_insns=args.max_insns, timeout_s=args.timeout, trace=args.trace, balloon=args.balloon)
     config.log = log
@@ -245,8 +246,12 @@ def _fs(args) -> int:
         raise PyhvError(f"cannot read {args.image}: {e.strerror}") from None
     reader = tinyfs.Reader(data, args.image)
     if args.fs_command == "ls":
-        for entry in reader.walk(args.path) if args.recursive else reader.listdir(args.path):
-            print(entry)
+        try:
+            for entry in reader.walk(args.path) if args.recursive else reader.listdir(args.path):
+                print(entry)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `pyhv fs ls IMAGE | head`: the reader has seen enough
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     inum = reader.lookup(args.path)
     if reader.inode(inum)[0] == tinyfs.T_DIR:

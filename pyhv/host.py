@@ -44,10 +44,12 @@ class GuestSpec:
     boot_args: str = ""
     snapshot: bool = True
     drives: list = field(default_factory=list)
+    vcpu_count: int = 1
 
     def machine_config(self) -> MachineConfig:
         cfg = MachineConfig(image=self.image, drives=list(self.drives), mem_size_mib=self.mem_size_mib,
-                            mem_limit_mib=self.mem_limit_mib, snapshot=self.snapshot, bootargs=self.boot_args)
+                            mem_limit_mib=self.mem_limit_mib, snapshot=self.snapshot, bootargs=self.boot_args,
+                            smp=self.vcpu_count)
         if self.bios != "default":
             cfg.bios = self.bios
         return cfg
@@ -132,7 +134,7 @@ class Host:
             _, _, g = heapq.heappop(self._sleepers)
             if g.state == "idle":
                 if g.wake_ticks:
-                    g.machine.cpu.advance_idle(g.wake_ticks)
+                    g.machine.advance_idle(g.wake_ticks)
                 g.state = "runnable"
                 self.policy.woke(g)
 
@@ -314,9 +316,10 @@ def load_config(path: str) -> tuple[dict, list[GuestSpec]]:
         unknown = set(vm) - VM_KEYS
         if unknown:
             raise ConfigError(f"{path}: vm {vm['name']!r}: unknown keys {sorted(unknown)} (known: {sorted(VM_KEYS)})")
-        if vm.get("vcpu_count", 1) != 1:
-            raise ConfigError(f"{path}: vm {vm['name']!r}: vcpu_count > 1 is not supported yet")
-        vm = {k: v for k, v in vm.items() if k != "vcpu_count"}
+        smp = vm.pop("vcpu_count", 1)
+        if not isinstance(smp, int) or not 1 <= smp <= 8:
+            raise ConfigError(f"{path}: vm {vm['name']!r}: vcpu_count must be 1..8")
+        vm["vcpu_count"] = smp
         for key in ("image",):
             if vm.get(key) and not os.path.isabs(vm[key]):
                 vm[key] = os.path.join(base, vm[key])

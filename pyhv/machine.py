@@ -29,6 +29,7 @@ from pyhv.vm import VM
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BIOS = ROOT / "firmware" / "bios.bin"
 SLICE_INSNS = 2_000_000  # instructions per vCPU run between host checks (20 ms of virtual time)
+SMP_QUANTUM = 20_000  # instructions one hart runs before the next hart of the VM gets its turn
 MTIME_NEVER = (1 << 64) - 1
 EXIT_TIMEOUT = 124
 
@@ -42,6 +43,7 @@ class MachineConfig:
     balloon: bool = False  # a virtio-balloon in the first slot after the disks
     mem_size_mib: int = 128
     mem_limit_mib: int | None = None  # host frames this VM may hold (None: its RAM size)
+    smp: int = 1  # harts; they share RAM and run interleaved on the calling thread
     bios: str | None = str(DEFAULT_BIOS)  # None: no firmware, the kernel starts in M-mode (QEMU -bios none)
     snapshot: bool = False  # disk writes go to a throw-away overlay
     bootargs: str = ""
@@ -88,10 +90,14 @@ class Machine:
     def _build(self) -> None:
         cfg = self.config
         limit = None if cfg.mem_limit_mib is None else cfg.mem_limit_mib * 256
-        self.vm = vm = VM(self.pool, mem_size_mib=cfg.mem_size_mib, frame_limit=limit)
+        self.vm = vm = VM(self.pool, mem_size_mib=cfg.mem_size_mib, frame_limit=limit, vcpus=cfg.smp)
+        self.harts = vm.vcpus
         cpu = self.cpu = vm.cpu
         vm.add_clint()
-        self.plic = PLIC(n_harts=1, ctx_irq=[lambda level: cpu.set_irq(11, level), lambda level: cpu.set_irq(9, level)])
+        ctx_irq = []  # PLIC context 2h drives hart h's MEIP, 2h+1 its SEIP
+        for hart in self.harts:
+            ctx_irq += [lambda level, h=hart: h.set_irq(11, level), lambda level, h=hart: h.set_irq(9, level)]
+        self.plic = PLIC(n_harts=cfg.smp, ctx_irq=ctx_irq)
         self.uart = UART16550(tx=self.console.write, irq=lambda level: self.plic.set_source(lib.PYHV_IRQ_UART0, level),
                               line=self.console)
         self.console.input_listeners[:] = [self.uart.status_changed]  # the LSR cache must look again
@@ -125,16 +131,18 @@ class Machine:
         ram_end = lib.PYHV_RAM_BASE + cfg.mem_size_mib * 1024 * 1024
         self.dtb_addr = ram_end - lib.PYHV_DTB_MAX
         dtb = fdt.virt_dtb(
-            lib.PYHV_RAM_BASE, cfg.mem_size_mib * 1024 * 1024, 1, cfg.bootargs, lib.PYHV_VIRTIO_SLOTS,
+            lib.PYHV_RAM_BASE, cfg.mem_size_mib * 1024 * 1024, cfg.smp, cfg.bootargs, lib.PYHV_VIRTIO_SLOTS,
             timebase_hz=lib.PYHV_TIMEBASE_HZ,
             reservations=[(lib.PYHV_RAM_BASE, lib.PYHV_FW_RESERVED), (self.dtb_addr, lib.PYHV_DTB_MAX)],
         )
         vm.write_phys(self.dtb_addr, dtb)
-        cpu["a0"], cpu["a1"] = 0, self.dtb_addr
-        cpu.priv = 3
+        for hart in self.harts:  # reset: a0 = hartid, a1 = the DTB (QEMU virt's reset vector does the same)
+            hart["a0"], hart["a1"] = hart.hart_id, self.dtb_addr
+            hart.priv = 3
         if self.bios is not None:
             vm.load_rom(self.bios)
-            cpu.pc = lib.PYHV_ROM_BASE
+            for hart in self.harts:
+                hart.pc = lib.PYHV_ROM_BASE
         else:
             self._load_kernel_directly()
 
@@ -150,11 +158,13 @@ class Machine:
         if h.load_addr < lib.PYHV_RAM_BASE or h.load_addr + len(kernel) > self.dtb_addr:
             raise ImageError(f"{self.config.image}: kernel does not fit in RAM below 0x{min(ram_end, self.dtb_addr):x}")
         self.vm.load(h.load_addr, kernel)
-        self.cpu.pc = h.entry
+        for hart in self.harts:
+            hart.pc = h.entry
 
     def _on_finisher(self, kind: str, code: int) -> None:
         self.request = (kind, code)
-        self.cpu.request_exit("shutdown")
+        for hart in self.harts:  # whichever hart wrote it is the one running
+            hart.request_exit("shutdown")
 
     def _guest_error(self, message: str) -> None:
         if "guest_errors" in self.config.trace:
@@ -186,28 +196,23 @@ class Machine:
             if got:
                 waited = int((time.monotonic() - t0) * lib.PYHV_TIMEBASE_HZ)
                 if console.interactive and waited and ticks is not None:
-                    cpu.advance_idle(min(waited, ticks))
+                    self.advance_idle(min(waited, ticks))
                 self._feed_uart(idle=True)
                 return True
         if ticks is None:
             return False
-        cpu.advance_idle(ticks)
+        self.advance_idle(ticks)
         return True
 
-    def step(self, budget: int = SLICE_INSNS):
-        """Run the hart for up to `budget` instructions and handle what stopped it.
-
-        Returns ("run", None) to go on, ("idle", ticks) when the hart sleeps in wfi
-        (ticks until its timer fires, None if none is armed), or ("done", status)
-        once the guest has powered off, failed or crashed.  pyhv's own run loop and
-        the hypervisor's scheduler (pyhv.host) both drive the board through this."""
+    def _step_hart(self, cpu, budget: int):
+        """One slice of one hart, and the handling of what stopped it (see step())."""
         self._feed_uart()
-        ex = self.cpu.run(budget)
+        ex = cpu.run(budget)
         self.last_exit = ex
         if self.tracer is not None:
             self.tracer.drain()
         if "exits" in self.config.trace:
-            print(f"pyhv: exit {ex} insns={self.cpu.insns}", file=self.log)
+            print(f"pyhv: exit {ex} hart={cpu.hart_id} insns={cpu.insns}", file=self.log)
         if self.request is not None:
             kind, code = self.request
             self.request = None
@@ -232,11 +237,54 @@ class Machine:
             return ("done", 1)
         if ex.reason == "idle":
             self._feed_uart(idle=True)
-            if self.cpu.irq_pending:
+            if cpu.irq_pending:
                 return ("run", None)
-            cmp = self.cpu.mtimecmp
-            return ("idle", cmp - self.cpu.mtime if cmp != MTIME_NEVER and cmp > self.cpu.mtime else None)
+            cmp = cpu.mtimecmp
+            return ("idle", cmp - cpu.mtime if cmp != MTIME_NEVER and cmp > cpu.mtime else None)
         return ("run", None)
+
+    def step(self, budget: int = SLICE_INSNS):
+        """Run the VM for up to `budget` instructions and handle what stopped it.
+
+        Returns ("run", None) to go on, ("idle", ticks) when every hart sleeps in wfi
+        (ticks until the first timer fires, None if none is armed), or ("done", status)
+        once the guest has powered off, failed or crashed.  pyhv's own run loop and
+        the hypervisor's scheduler (pyhv.host) both drive the board through this.
+        With several harts, each runs SMP_QUANTUM instructions in turn (one thread, so
+        guest atomics stay atomic); a hart in wfi sits out until it has an interrupt."""
+        if len(self.harts) == 1:
+            return self._step_hart(self.cpu, budget)
+        start = self.insns_total
+        while self.insns_total - start < budget:
+            awake = 0
+            for hart in self.harts:
+                if hart.sleeping and not hart.irq_pending:
+                    continue
+                hart.sleeping = False
+                awake += 1
+                what, value = self._step_hart(hart, min(SMP_QUANTUM, budget))
+                if what == "done" or (what == "run" and self.harts[0] is not self.cpu):
+                    return (what, value)  # done, or the board was reset (new harts)
+                hart.sleeping = what == "idle"
+            self._sync_clocks()
+            if not awake or all(h.sleeping for h in self.harts):
+                timers = [h.mtimecmp - h.mtime for h in self.harts if h.mtimecmp != MTIME_NEVER and h.mtimecmp > h.mtime]
+                return ("idle", min(timers) if timers else None)
+        return ("run", None)
+
+    def _sync_clocks(self) -> None:
+        """One VM, one time: a hart that slept (or ran less) catches up with the others."""
+        now = max(h.mtime for h in self.harts)
+        for h in self.harts:
+            if h.mtime < now:
+                h.advance_idle(now - h.mtime)
+
+    def advance_idle(self, ticks: int) -> None:
+        """Virtual time passes while every hart sleeps."""
+        for h in self.harts:
+            h.advance_idle(ticks)
+        for h in self.harts:
+            h.sleeping = False
 
     def run(self) -> int:
         """Boot and run until the guest powers off; returns the exit status."""
@@ -270,7 +318,7 @@ class Machine:
 
     @property
     def insns_total(self) -> int:
-        return self.insns_before_reset + self.cpu.insns
+        return self.insns_before_reset + sum(h.insns for h in self.harts)
 
     def close(self) -> None:
         self.vm.close()

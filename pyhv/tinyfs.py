@@ -325,7 +325,7 @@ class Reader:
         return t, major, minor, nlink, size, addrs
 
     def read(self, inum: int) -> bytes:
-        t, _, _, _, size, addrs = self.inode(inum)
+        _, _, _, _, size, addrs = self.inode(inum)
         if size > MAXFILE * BSIZE:
             raise ImageError(f"{self.source}: inode {inum} has impossible size {size}")
         nblk = (size + BSIZE - 1) // BSIZE
@@ -394,7 +394,7 @@ class Reader:
                 problems.append(f"{path}: directory inode {inum} reached twice")
                 continue
             seen.add(inum)  # only directories can come back (a loop): files are pushed once
-            t, _, _, nlink, size, addrs = self.inode(inum)
+            t, _, _, _, size, addrs = self.inode(inum)
             if t not in TYPE_NAMES:
                 problems.append(f"{path}: inode {inum} has type {t}")
                 continue

@@ -155,6 +155,7 @@ TARGETS: tuple[Target, ...] = (
     _test_program("scan"),
     _test_program("spin"),
     _test_program("touch"),
+    _test_program("smp"),
     Target(
         name="hello",
         sources=HELLO_SOURCES,

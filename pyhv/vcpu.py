@@ -52,8 +52,10 @@ class VCpu:
             raise PyhvError(f"could not attach the C core to the engine (step {-rc_})")
         self._device_error = None
         self._mmio = []  # keeps the windows (and their handles) alive
-        self.reg_write = self.uc.reg_write
-        self["mhartid"] = hart_id if "mhartid" in CSRS else 0
+        # mhartid reads 0 on every engine (Unicorn has one CPU per engine and drops writes to
+        # it): a hart learns its id from a0 at reset, the QEMU/OpenSBI convention pyhv follows.
+        self.hart_id = hart_id
+        self.sleeping = False  # in wfi with nothing pending (SMP scheduling inside a Machine)
 
     # ---- registers ---------------------------------------------------------
     def __getitem__(self, name: str) -> int:

@@ -24,7 +24,8 @@ __all__ = ["VM", "FramePool"]
 
 
 class VM:
-    def __init__(self, pool: FramePool, mem_size_mib: float = 16, mmu: str = "pyhv", frame_limit=None):
+    def __init__(self, pool: FramePool, mem_size_mib: float = 16, mmu: str = "pyhv", frame_limit=None,
+                 vcpus: int = 1):
         if mmu not in ("pyhv", "unicorn"):
             raise ConfigError(f"unknown MMU {mmu!r} (pyhv or unicorn)")
         self.mmu = mmu
@@ -32,7 +33,11 @@ class VM:
         self.devices = []  # (base, device)
         self.clint = None
         self.rom = None
-        self.vcpus = [VCpu(self, 0)]
+        if not 1 <= vcpus <= 8:
+            raise ConfigError(f"{vcpus} vCPUs: a VM has 1 to 8 (the CLINT's harts)")
+        # SMP: one engine per hart over the same stage 2; the harts of one VM never run at
+        # the same instant (guest atomics are not atomic across engines: facts Q8).
+        self.vcpus = [VCpu(self, i) for i in range(vcpus)]
         self.memory.write_listeners.append(self._drop_code)
         self.memory.tlb_listeners.append(self._flush_tlbs)
         if mmu == "unicorn":

@@ -68,7 +68,8 @@ def test_committed_binaries_match_sources():
         check=False,
     )
     lines = proc.stdout.splitlines()
-    assert lines == [f"ok {t.name}" for t in toolchain.TARGETS], proc.stdout + proc.stderr
+    committed = [t.name for t in toolchain.TARGETS if t.committed]  # intermediates are not compared
+    assert sorted(lines) == sorted(f"ok {name}" for name in committed), proc.stdout + proc.stderr
     assert proc.returncode == 0
 
 

@@ -65,6 +65,12 @@ void plic_init(uint32 hartid);
 void plic_enable(uint32 src);
 void plic_intr(void);
 
+/* virtio_mmio.c */
+int virtio_find(uint32 device_id, uint32 *base, uint32 *irq);
+void virtio_begin(uint32 base);
+void virtio_queue(uint32 base, uint32 q, uint32 size, void *desc, void *avail, void *used);
+void virtio_ready(uint32 base);
+
 /* virtio_blk.c */
 int vblk_probe(void);
 uint32 vblk_irq(void);
@@ -72,6 +78,12 @@ uint64 vblk_capacity(void);
 void vblk_read(uint32 sector, void *buf, uint32 len);
 void vblk_write(uint32 sector, const void *buf, uint32 len);
 void vblk_intr(void);
+
+/* virtio_balloon.c */
+int vballoon_probe(uint32 ram_base, uint32 ram_size);
+void vballoon_run(void);
+uint32 vballoon_irq(void);
+void vballoon_intr(void);
 
 /* bench.c */
 void bench_blk(void);

@@ -2,7 +2,9 @@
  *
  *   1. banner, then the device tree's /chosen bootargs, which pick a mode:
  *      (none) the normal run; bench=blk a disk read benchmark instead of
- *      the single read; idle: after the normal run, sleep instead of off
+ *      the single read; idle: after the normal run, sleep instead of off;
+ *      balloon: after the normal run, follow the virtio-balloon's target
+ *      until the host sets it to 0xffffffff (virtio_balloon.c), then off
  *   2. trap vector and Sv32 identity map, then the U-mode task
  *   3. three timer interrupts, taken while waiting in wfi
  *   4. virtio-blk: the boot header (sector 0), then the first sector of the
@@ -22,6 +24,7 @@ static struct {
     int bench_blk;
     int idle;
     int blkwrite;
+    int balloon;
 } mode;
 
 /* Bootargs are words separated by spaces. */
@@ -39,6 +42,8 @@ static void main_parse_bootargs(const char *args)
             mode.idle = 1;
         else if (n == 8 && strncmp(args, "blkwrite", n) == 0)
             mode.blkwrite = 1;
+        else if (n == 7 && strncmp(args, "balloon", n) == 0)
+            mode.balloon = 1;
         else if (n > 0) {
             printf("hello: ignoring bootarg \"");
             console_write(args, n);
@@ -115,6 +120,11 @@ void main(uint32 hartid, uint32 dtb)
         panic("no virtio-blk device");
     main_disk();
 
+    if (mode.balloon) {
+        if (vballoon_probe(ram_base, ram_size) < 0)
+            panic("no virtio-balloon device");
+        vballoon_run();
+    }
     if (mode.idle) {
         printf("hello: all done, idling\n");
         csr_clear(sie, SIE_STIE | SIE_SEIE);

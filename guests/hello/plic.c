@@ -40,6 +40,8 @@ void plic_intr(void)
         return;  /* another context claimed it first, or it went away */
     if (src == vblk_irq()) {
         vblk_intr();
+    } else if (src == vballoon_irq()) {
+        vballoon_intr();
     } else {
         printf("hello: unexpected interrupt from PLIC source %u\n", src);
         sbi_shutdown(1);

@@ -1,6 +1,7 @@
-/* virtio.h: the virtio-mmio transport and split virtqueue layouts, and the
- * block device's request format (Virtio 1.1: 4.2.2 MMIO registers, 2.1 status,
- * 2.7 split virtqueues, 5.2.6 block requests). */
+/* virtio.h: the virtio-mmio transport and split virtqueue layouts, the
+ * block device's request format and the balloon's configuration (Virtio 1.1:
+ * 4.2.2 MMIO registers, 2.1 status, 2.7 split virtqueues, 5.2.6 block
+ * requests, 5.5 traditional memory balloon). */
 #ifndef HELLO_VIRTIO_H
 #define HELLO_VIRTIO_H
 
@@ -28,16 +29,19 @@
 #define VIRTIO_MMIO_QUEUE_DRIVER_HIGH  0x094
 #define VIRTIO_MMIO_QUEUE_DEVICE_LOW   0x0a0
 #define VIRTIO_MMIO_QUEUE_DEVICE_HIGH  0x0a4
+#define VIRTIO_MMIO_CONFIG_GENERATION  0x0fc  /* changes with the device's config space */
 #define VIRTIO_MMIO_CONFIG             0x100  /* device-specific configuration */
 
 #define VIRTIO_MAGIC          0x74726976
 #define VIRTIO_ID_BLOCK       2
+#define VIRTIO_ID_BALLOON     5
 
 /* Device status bits (2.1). */
 #define VIRTIO_STATUS_ACKNOWLEDGE  1
 #define VIRTIO_STATUS_DRIVER       2
 #define VIRTIO_STATUS_DRIVER_OK    4
 #define VIRTIO_STATUS_FEATURES_OK  8
+#define VIRTIO_STATUS_NEEDS_RESET  0x40  /* DEVICE_NEEDS_RESET, set by the device */
 
 /* Feature bits: VIRTIO_F_VERSION_1 (6) is bit 0 of feature word 1. */
 #define VIRTIO_F_VERSION_1    32
@@ -76,5 +80,15 @@ struct virtio_blk_req {
     uint32 reserved;
     uint64 sector;
 };
+
+/* virtio-balloon (5.5): queue 0 inflateq, queue 1 deflateq; each buffer is an
+ * array of le32 page frame numbers, guest-physical address = pfn << 12.
+ * Configuration space (5.5.4): le32 num_pages at +0 (the device's target, in
+ * 4 KiB pages), le32 actual at +4 (written by the driver). */
+#define VIRTIO_BALLOON_INFLATEQ    0
+#define VIRTIO_BALLOON_DEFLATEQ    1
+#define VIRTIO_BALLOON_PFN_SHIFT   12
+#define VIRTIO_BALLOON_NUM_PAGES   (VIRTIO_MMIO_CONFIG + 0)
+#define VIRTIO_BALLOON_ACTUAL      (VIRTIO_MMIO_CONFIG + 4)
 
 #endif

@@ -2,8 +2,8 @@
  * flight, completion signalled by the device's interrupt.
  *
  * vblk_probe finds the first virtio-mmio slot in the device tree whose
- * DeviceID is 2, runs the driver initialisation of Virtio 1.1 3.1.1 with
- * the 4.2.3 MMIO specifics, and routes its PLIC source to this hart.
+ * DeviceID is 2, initialises it (virtio_mmio.c), and routes its PLIC source
+ * to this hart.
  * vblk_read posts a three-descriptor chain (header, data, status), notifies,
  * and sleeps in intr_wait() until vblk_intr has seen the request come back
  * in the used ring.  Addresses given to the device are kernel pointers: the
@@ -47,72 +47,20 @@ static void vblk_w(uint32 off, uint32 v)
     *(volatile uint32 *)(vblk.base + off) = v;
 }
 
-static void vblk_init(void)
-{
-    uint32 status = 0;
-    vblk_w(VIRTIO_MMIO_STATUS, 0);  /* reset */
-    status |= VIRTIO_STATUS_ACKNOWLEDGE;
-    vblk_w(VIRTIO_MMIO_STATUS, status);
-    status |= VIRTIO_STATUS_DRIVER;
-    vblk_w(VIRTIO_MMIO_STATUS, status);
-
-    /* Accept VIRTIO_F_VERSION_1 and nothing else. */
-    vblk_w(VIRTIO_MMIO_DEVICE_FEATURES_SEL, VIRTIO_F_VERSION_1 / 32);
-    if (!(vblk_r(VIRTIO_MMIO_DEVICE_FEATURES) & (1u << (VIRTIO_F_VERSION_1 % 32))))
-        panic("virtio-blk: device does not offer VIRTIO_F_VERSION_1");
-    vblk_w(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-    vblk_w(VIRTIO_MMIO_DRIVER_FEATURES, 0);
-    vblk_w(VIRTIO_MMIO_DRIVER_FEATURES_SEL, VIRTIO_F_VERSION_1 / 32);
-    vblk_w(VIRTIO_MMIO_DRIVER_FEATURES, 1u << (VIRTIO_F_VERSION_1 % 32));
-    status |= VIRTIO_STATUS_FEATURES_OK;
-    vblk_w(VIRTIO_MMIO_STATUS, status);
-    if (!(vblk_r(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))
-        panic("virtio-blk: features not accepted");
-
-    vblk_w(VIRTIO_MMIO_QUEUE_SEL, 0);
-    if (vblk_r(VIRTIO_MMIO_QUEUE_READY) != 0)
-        panic("virtio-blk: queue 0 already in use");
-    if (vblk_r(VIRTIO_MMIO_QUEUE_NUM_MAX) < VBLK_QSIZE)
-        panic("virtio-blk: queue 0 too small");
-    vblk_w(VIRTIO_MMIO_QUEUE_NUM, VBLK_QSIZE);
-    vblk_w(VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32)vblk_vq.desc);
-    vblk_w(VIRTIO_MMIO_QUEUE_DESC_HIGH, 0);
-    vblk_w(VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32)&vblk_vq.avail);
-    vblk_w(VIRTIO_MMIO_QUEUE_DRIVER_HIGH, 0);
-    vblk_w(VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32)&vblk_vq.used);
-    vblk_w(VIRTIO_MMIO_QUEUE_DEVICE_HIGH, 0);
-    vblk_w(VIRTIO_MMIO_QUEUE_READY, 1);
-
-    status |= VIRTIO_STATUS_DRIVER_OK;
-    vblk_w(VIRTIO_MMIO_STATUS, status);
-
-    /* Configuration space (5.2.4): capacity, a 64-bit count of sectors. */
-    vblk.capacity = vblk_r(VIRTIO_MMIO_CONFIG) | (uint64)vblk_r(VIRTIO_MMIO_CONFIG + 4) << 32;
-}
-
 /* Find and start the first block device; 0 on success, -1 if there is none. */
 int vblk_probe(void)
 {
-    int soc = fdt_path("/soc");
-    if (soc < 0)
+    if (virtio_find(VIRTIO_ID_BLOCK, &vblk.base, &vblk.irq) < 0)
         return -1;
-    for (int node = fdt_first_child(soc); node >= 0; node = fdt_next_sibling(node)) {
-        uint32 base, size;
-        if (strncmp(fdt_name(node), "virtio_mmio@", 12) != 0 || fdt_reg(soc, node, &base, &size) < 0)
-            continue;
-        volatile uint32 *regs = (volatile uint32 *)base;
-        if (regs[VIRTIO_MMIO_MAGIC_VALUE / 4] != VIRTIO_MAGIC || regs[VIRTIO_MMIO_VERSION / 4] != 2 ||
-            regs[VIRTIO_MMIO_DEVICE_ID / 4] != VIRTIO_ID_BLOCK)
-            continue;
-        vblk.base = base;
-        vblk.irq = fdt_u32(node, "interrupts", 0);
-        vblk_init();
-        printf("hello: virtio-blk at 0x%x, irq %u, %u sectors\n", base, vblk.irq, (uint32)vblk.capacity);
-        plic_enable(vblk.irq);
-        csr_set(sie, SIE_SEIE);
-        return 0;
-    }
-    return -1;
+    virtio_begin(vblk.base);
+    virtio_queue(vblk.base, 0, VBLK_QSIZE, vblk_vq.desc, &vblk_vq.avail, &vblk_vq.used);
+    virtio_ready(vblk.base);
+    /* Configuration space (5.2.4): capacity, a 64-bit count of sectors. */
+    vblk.capacity = vblk_r(VIRTIO_MMIO_CONFIG) | (uint64)vblk_r(VIRTIO_MMIO_CONFIG + 4) << 32;
+    printf("hello: virtio-blk at 0x%x, irq %u, %u sectors\n", vblk.base, vblk.irq, (uint32)vblk.capacity);
+    plic_enable(vblk.irq);
+    csr_set(sie, SIE_SEIE);
+    return 0;
 }
 
 uint32 vblk_irq(void)

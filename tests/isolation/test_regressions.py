@@ -1,0 +1,73 @@
+"""Minimal failing examples the isolation suite found, kept as explicit regression tests.
+
+Each is xfail(strict=True) while the bug is open, so fixing it turns the test into an XPASS
+failure: then drop the mark (and the workaround named in the reason)."""
+
+import pytest
+
+from pyhv import isolation as iso
+from pyhv.memory import FramePool, GuestMemory
+from pyhv.vm import VM
+
+pytestmark = pytest.mark.isolation
+RAM = iso.RAM_BASE
+
+
+@pytest.mark.xfail(strict=True, reason="bug: csrc/mmu.c writes A/D bits through guest_ptr into copy-on-write "
+                   "frames, so a walk in one VM changes a page of another (test_stage2_vms keeps "
+                   "WALK_SHARED_FRAMES = False until fixed)")
+def test_walk_does_not_set_ad_bits_in_a_shared_frame():
+    pool = FramePool(size_mib=1)
+    a, b = GuestMemory(pool, 0.0625), GuestMemory(pool, 0.0625)
+    b.write32(RAM + 0x1000 + 0x200 * 4, (RAM >> 12) << 10 | 0x0F)  # b's data: reads as a V|R|W|X leaf, A clear
+    b.share_into(a, 1, 3)  # page sharing merges it into a
+    before = b.read(RAM + 0x1000, 4096)
+    iso.c_fill(a, 1 << 31 | (RAM + 0x3000) >> 12, 0, 1, RAM, iso.ACC_READ)  # a walks its copy as a page table
+    assert b.read(RAM + 0x1000, 4096) == before
+    iso.check_isolation(pool, [a, b])
+
+
+def test_walk_through_a_shared_frame_matches_the_python_twin():
+    """The Python twin breaks COW before writing A/D back (GuestMemory.write32): the reference behaviour."""
+    pool = FramePool(size_mib=1)
+    a, b = GuestMemory(pool, 0.0625), GuestMemory(pool, 0.0625)
+    b.write32(RAM + 0x1000 + 0x200 * 4, (RAM >> 12) << 10 | 0x0F)
+    b.share_into(a, 1, 3)
+    before = b.read(RAM + 0x1000, 4096)
+    t = iso.py_translate(a, 1 << 31 | (RAM + 0x3000) >> 12, 0, 1, RAM, iso.ACC_READ)
+    assert t.ok and b.read(RAM + 0x1000, 4096) == before
+    assert a.read32(RAM + 0x3000 + 0x200 * 4) & 0x40  # a's own (now private) copy got the A bit
+    iso.check_isolation(pool, [a, b])
+
+
+@pytest.mark.xfail(strict=True, raises=iso.IsolationError,
+                   reason="bug: VM.add_device adds the stage-2 window before mapping the device and nothing "
+                   "refuses a base inside the frame pool's engine range, so a failed add_device leaves "
+                   "a window through which the guest reads every VM's frames")
+def test_device_window_cannot_cover_the_frame_pool():
+    from pyhv.devices.virtio_mmio import EmptySlot
+    from pyhv.errors import PyhvError
+
+    pool = FramePool(size_mib=1)
+    victim, vm = VM(pool, mem_size_mib=0.0625), VM(pool, mem_size_mib=0.0625)
+    victim.write_phys(RAM, b"SECRET!!")
+    with pytest.raises(PyhvError):
+        vm.add_device(pool.engine_base, EmptySlot())
+    fill = iso.c_fill(vm, 0, 0, 3, pool.engine_base, iso.ACC_READ)  # M-mode load, bare
+    iso.check_fill(vm, fill)
+    iso.check_isolation(pool, [victim, vm])
+
+
+@pytest.mark.xfail(strict=True, reason="bug: a VM(mmu='unicorn') maps its frames into its engine once "
+                   "(VM._map_ram_identity); release/share_into/remap do not reach that mapping, so the "
+                   "guest keeps reading and writing frames that now belong to another VM")
+def test_unicorn_mmu_vm_loses_released_frames():
+    pool = FramePool(size_mib=1)
+    vm = VM(pool, mem_size_mib=0.0625, mmu="unicorn")
+    vm.load(RAM, bytes.fromhex("03a50500" "73001000"))  # lw a0, 0(a1); ebreak
+    vm.memory.release(5)
+    other = VM(pool, mem_size_mib=0.0625)
+    other.write_phys(RAM, b"SECRET!!")
+    vm.cpu.pc, vm.cpu.ebreak_exits, vm.cpu["a1"] = RAM, True, RAM + 0x5000
+    vm.cpu.run(100)
+    assert vm.cpu["a0"] == 0

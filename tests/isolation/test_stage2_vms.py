@@ -1,0 +1,81 @@
+"""Isolation part 1, between VMs (stage 2): a state machine creates and destroys VMs, touches,
+frees, shares (copy-on-write) and remaps their pages, and makes them walk random page tables
+through the C MMU; after every step check_isolation holds and no VM's RAM changed except by its
+own doing (pyhv.isolation.IsolationMachine).  Also: the checker itself catches each kind of
+corruption it claims to."""
+
+import numpy as np
+import pytest
+
+from pyhv import isolation as iso
+from pyhv.memory import PAGE_SHIFT, S2_COW, S2_V, FramePool
+from pyhv.vm import VM
+
+pytestmark = pytest.mark.isolation
+RAM = iso.RAM_BASE
+
+
+class Stage2Machine(iso.IsolationMachine):
+    # A walk may set A/D bits in a copy-on-write frame (test_regressions.py); until that is fixed
+    # in csrc/mmu.c the machine keeps walks out of shared frames.  Set True once it is.
+    WALK_SHARED_FRAMES = False
+
+
+TestStage2 = Stage2Machine.TestCase
+
+
+def _two_vms():
+    pool = FramePool(size_mib=1)
+    a, b = VM(pool, mem_size_mib=0.0625), VM(pool, mem_size_mib=0.0625)
+    a.write_phys(RAM, b"a" * 4096)
+    b.write_phys(RAM + 0x1000, b"b" * 4096)
+    a.memory.share_into(b.memory, 0, 2)
+    iso.check_isolation(pool, [a, b])
+    return pool, a, b
+
+
+def _map(vm, gfn, entry):
+    vm.memory.s2[gfn] = entry
+    vm.memory.c.frames_owned += 1
+
+
+@pytest.mark.parametrize(
+    "corrupt, message",
+    [
+        (lambda pool, a, b: _map(b, 3, int(a.memory.s2[0]) & ~S2_COW | 6), "private frame"),
+        (lambda pool, a, b: pool.owner.__setitem__(int(b.memory.s2[1]) >> PAGE_SHIFT, a.memory.id), "private frame"),
+        (lambda pool, a, b: pool.refs.__setitem__(int(a.memory.s2[0]) >> PAGE_SHIFT, 3), "refs 3"),
+        (lambda pool, a, b: a.memory.s2.__setitem__(0, int(a.memory.s2[0]) | 4), "writable"),
+        (lambda pool, a, b: pool.frames[pool.free_stack[0]].__setitem__(7, 1), "not scrubbed"),
+        (lambda pool, a, b: a.memory.add_window(iso.lib.PYHV_RAM_BASE - 0x6000_0000, 0x1000, 3), "overlaps"),
+        (lambda pool, a, b: a.memory.s2.__setitem__(5, (int(pool.free_stack[0]) << PAGE_SHIFT) | 0xF),
+         "frames_owned"),
+        (lambda pool, a, b: _map(a, 5, (int(pool.free_stack[0]) << PAGE_SHIFT) | 0xF), "owner -1"),
+        (lambda pool, a, b: _map(a, 5, int(b.memory.s2[1])), "private frame"),
+    ],
+)
+def test_checker_catches(corrupt, message):
+    pool, a, b = _two_vms()
+    corrupt(pool, a, b)
+    with pytest.raises(iso.IsolationError, match=message):
+        iso.check_isolation(pool, [a, b])
+
+
+def test_checker_needs_every_vm_for_refcounts():
+    pool, a, b = _two_vms()
+    iso.check_isolation(pool, [a], complete=False)
+    with pytest.raises(iso.IsolationError, match="stage-2 entries"):
+        iso.check_isolation(pool, [a])
+
+
+def test_fill_of_a_shared_frame_is_read_only_and_a_store_copies_it():
+    pool, a, b = _two_vms()
+    read = iso.c_fill(b, 0, 0, 1, RAM + 0x2000, iso.ACC_READ)  # bare S-mode: identity stage 1
+    assert read.ok and read.hfn == int(a.memory.s2[0]) >> PAGE_SHIFT and not read.perms & 2
+    iso.check_fill(b, read)
+    write = iso.c_fill(b, 0, 0, 1, RAM + 0x2000, iso.ACC_WRITE)
+    assert write.ok and write.hfn != read.hfn and pool.owner[write.hfn] == b.memory.id
+    iso.check_fill(b, write)
+    iso.check_isolation(pool, [a, b])
+    assert np.array_equal(iso.ram_image(b)[2], iso.ram_image(a)[0])
+    assert a.memory.s2[0] & S2_V
