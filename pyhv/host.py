@@ -102,6 +102,8 @@ class Host:
         self._seq = 0
         self._t0 = time.monotonic()
         self._sinks = []  # console log files the host opened
+        self.memory_timeline = []  # (time_s, {VM: (frames owned, frames shared)})
+        self._last_sample = -1.0
 
     # ---- guests --------------------------------------------------------------
     def add(self, spec: GuestSpec, console: Console | None = None) -> Guest:
@@ -116,6 +118,7 @@ class Host:
         except OutOfMemory as e:
             raise OutOfMemory(f"cannot start VM {spec.name}: {e}") from None
         guest = Guest(spec, machine)
+        machine.on_oom = lambda m, g=guest: self._reclaim(g)
         with self._lock:
             self.guests.append(guest)
             self.policy.add(guest)
@@ -193,6 +196,7 @@ class Host:
                 reason = g.machine.last_exit.reason if g.machine.last_exit else "none"
                 g.exits[reason] = g.exits.get(reason, 0) + 1
                 self.timeline.append((pcpu, g.name, start - self._t0, end - self._t0, ran))
+                self._sample(end)
                 if what == "done":
                     g.state, g.status = "done", value
                     self.policy.remove(g)
@@ -261,6 +265,32 @@ class Host:
                 for g in guests:
                     g.state = g.saved_state
                 self._lock.notify_all()
+
+    OOM_PATIENCE = 50  # 10 ms retries a guest waits for a balloon before it gives up
+
+    def _reclaim(self, g: Guest):
+        """A guest needs a frame and the pool is empty: merge identical pages (KSM) now, and
+        ask ballooned guests to give pages back.  True: retry now; None: retry soon; False: give up."""
+        if self.pool.frames_free == 0:
+            self.ksm_scan()
+        if self.pool.frames_free > 0 and g.machine.vm.memory.frames_owned < g.machine.vm.memory.c.frame_limit:
+            g.oom_waits = 0
+            return True
+        balloons = [o.machine.balloon for o in self.guests if o is not g and o.alive and o.machine.balloon is not None]
+        g.oom_waits = getattr(g, "oom_waits", 0) + 1
+        if balloons and g.oom_waits <= self.OOM_PATIENCE and self.pool.frames_free == 0:
+            for balloon in balloons:
+                balloon.set_target(balloon.target_pages + 256)  # 1 MiB more from each
+            return None
+        return False
+
+    def _sample(self, now: float) -> None:
+        """Frames owned and shared per VM over time (for plots), every 100 ms of wall time."""
+        if now - self._last_sample < 0.1:
+            return
+        self._last_sample = now
+        self.memory_timeline.append((now - self._t0, {g.name: (s["frames_owned"], s["frames_shared"])
+                                                      for g in self.guests for s in (g.stats(),)}))
 
     def shares(self) -> dict:
         """Each guest's fraction of the instructions executed so far."""

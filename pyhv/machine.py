@@ -71,7 +71,9 @@ class Machine:
         self.pool = pool or FramePool(size_mib=config.mem_size_mib + 16)
         self.resets = 0
         self.last_exit = None
-        self.on_oom = None  # callable(machine) -> bool: free host memory (KSM, balloon); True to retry
+        # callable(machine) -> True (memory is back: retry now), None (reclaim under way: retry
+        # soon) or False (give up: the VM stops with a clear message).  pyhv.host sets it.
+        self.on_oom = None
         self._build()
 
     @staticmethod
@@ -228,8 +230,11 @@ class Machine:
             print(f"pyhv: guest breakpoint (ebreak) at pc=0x{ex.pc:08x}", file=self.log)
             return ("done", 1)
         if ex.reason == "oom":
-            if self.on_oom is not None and self.on_oom(self):
+            answer = self.on_oom(self) if self.on_oom is not None else False
+            if answer:
                 return ("run", None)  # memory came back: the access is retried
+            if answer is None:  # reclaim under way (a balloon inflating): sleep 10 ms, then retry
+                return ("idle", lib.PYHV_TIMEBASE_HZ // 100)
             mem = self.vm.memory
             why = (f"it reached its limit of {int(mem.c.frame_limit)} frames" if mem.frames_owned >= mem.c.frame_limit
                    else f"the host frame pool ({self.pool.nframes} frames of 4 KiB) is exhausted")

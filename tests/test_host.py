@@ -194,3 +194,21 @@ def test_bad_configurations(tmp_path, content, message):
         load_config(str(path))
     r = subprocess.run([sys.executable, "-m", "pyhv", "run", str(path)], capture_output=True, timeout=60)
     assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1 and b"Traceback" not in r.stderr
+
+
+def test_overcommit_reclaims_through_ksm_before_refusing(images, tmp_path):
+    """The VMs' RAM adds up to more than the pool; when it runs out the host merges
+    identical pages (KSM) and the guest goes on; only when nothing is left is it refused."""
+    host = Host(pool_size_mib=2, pcpus=1, log_dir=str(tmp_path))  # 512 frames for 8 x 16 MiB + 64 MiB of RAM
+    for i in range(8):
+        host.add(GuestSpec(f"idle{i}", image=HELLO, mem_size_mib=16, boot_args="idle"))
+    host.run(timeout_s=60, until="idle")
+    assert host.pool.frames_free < 512 - 8 * 30
+    greedy = host.add(GuestSpec("greedy", image=images["touch"], bios=None, mem_size_mib=64))
+    host.run(timeout_s=60, until="idle")
+    stats = host.stats()
+    touched = greedy.machine.cpu["s1"]
+    host.close()
+    assert stats["greedy"]["status"] == 1
+    assert all(stats[f"idle{i}"]["frames_shared"] > 20 for i in range(8))  # KSM merged their pages
+    assert touched > 512 - 8 * 36  # it got more than the pool had left before the merge
