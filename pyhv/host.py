@@ -45,11 +45,12 @@ class GuestSpec:
     snapshot: bool = True
     drives: list = field(default_factory=list)
     vcpu_count: int = 1
+    balloon: bool = False  # a virtio-balloon device the host can reclaim memory through
 
     def machine_config(self) -> MachineConfig:
         cfg = MachineConfig(image=self.image, drives=list(self.drives), mem_size_mib=self.mem_size_mib,
                             mem_limit_mib=self.mem_limit_mib, snapshot=self.snapshot, bootargs=self.boot_args,
-                            smp=self.vcpu_count)
+                            smp=self.vcpu_count, balloon=self.balloon)
         if self.bios != "default":
             cfg.bios = self.bios
         return cfg
@@ -85,7 +86,8 @@ class Guest:
 
 class Host:
     def __init__(self, pool_size_mib: int = 2048, pcpus: int | None = None, policy: str = "credit",
-                 slice_insns: int = DEFAULT_SLICE_INSNS, log_dir: str | None = None, pool: FramePool | None = None):
+                 slice_insns: int = DEFAULT_SLICE_INSNS, log_dir: str | None = None, pool: FramePool | None = None,
+                 ksm_on_oom: bool = True):
         if policy not in POLICIES:
             raise ConfigError(f"unknown scheduling policy {policy!r} (known: {', '.join(POLICIES)})")
         self.pool = pool or FramePool(size_mib=pool_size_mib)
@@ -95,6 +97,7 @@ class Host:
         self.slice_insns = slice_insns
         self.policy = POLICIES[policy](slice_insns, self.pcpus)
         self.log_dir = log_dir
+        self.ksm_on_oom = ksm_on_oom  # merge identical pages when the pool runs dry
         self.guests: list[Guest] = []
         self.timeline = []  # (pcpu, guest name, start_s, end_s, insns)
         self._lock = threading.Condition()
@@ -119,6 +122,7 @@ class Host:
             raise OutOfMemory(f"cannot start VM {spec.name}: {e}") from None
         guest = Guest(spec, machine)
         machine.on_oom = lambda m, g=guest: self._reclaim(g)
+        console.input_listeners.append(lambda g=guest: self.notify(g))  # typing wakes a parked guest
         with self._lock:
             self.guests.append(guest)
             self.policy.add(guest)
@@ -135,11 +139,22 @@ class Host:
     def _wake_due(self, now: float) -> None:
         while self._sleepers and self._sleepers[0][0] <= now:
             _, _, g = heapq.heappop(self._sleepers)
-            if g.state == "idle":
-                if g.wake_ticks:
-                    g.machine.advance_idle(g.wake_ticks)
+            if g.state == "idle" and g.wake_ticks is not None:
+                g.machine.advance_idle(g.wake_ticks)
                 g.state = "runnable"
                 self.policy.woke(g)
+
+    def notify(self, g: Guest) -> None:
+        """Something outside the guest raised one of its interrupts (a device the host drove,
+        console input): a parked vCPU must look again."""
+        with self._lock:
+            self._notify_locked(g)
+
+    def _notify_locked(self, g: Guest) -> None:
+        if g.state == "idle":
+            g.state, g.wake_ticks = "runnable", None  # a stale heap entry is ignored when due
+            self.policy.woke(g)
+            self._lock.notify_all()
 
     def _park(self, g: Guest, ticks) -> None:
         g.state, g.wake_ticks = "idle", ticks
@@ -271,7 +286,7 @@ class Host:
     def _reclaim(self, g: Guest):
         """A guest needs a frame and the pool is empty: merge identical pages (KSM) now, and
         ask ballooned guests to give pages back.  True: retry now; None: retry soon; False: give up."""
-        if self.pool.frames_free == 0:
+        if self.pool.frames_free == 0 and self.ksm_on_oom:
             self.ksm_scan()
         if self.pool.frames_free > 0 and g.machine.vm.memory.frames_owned < g.machine.vm.memory.c.frame_limit:
             g.oom_waits = 0
@@ -279,8 +294,10 @@ class Host:
         balloons = [o.machine.balloon for o in self.guests if o is not g and o.alive and o.machine.balloon is not None]
         g.oom_waits = getattr(g, "oom_waits", 0) + 1
         if balloons and g.oom_waits <= self.OOM_PATIENCE and self.pool.frames_free == 0:
-            for balloon in balloons:
-                balloon.set_target(balloon.target_pages + 256)  # 1 MiB more from each
+            for o in self.guests:
+                if o is not g and o.alive and o.machine.balloon is not None:
+                    o.machine.balloon.set_target(o.machine.balloon.target_pages + 256)  # 1 MiB more from each
+                    self.notify(o)
             return None
         return False
 
@@ -307,7 +324,7 @@ class Host:
 
 # ---- configuration files ------------------------------------------------------------
 HOST_KEYS = {"pool_size_mib", "pcpus", "policy", "slice_insns"}
-VM_KEYS = {"name", "image", "bios", "mem_size_mib", "mem_limit_mib", "weight", "cap_percent", "boot_args", "snapshot", "drives",
+VM_KEYS = {"name", "image", "bios", "mem_size_mib", "mem_limit_mib", "weight", "balloon", "cap_percent", "boot_args", "snapshot", "drives",
            "vcpu_count"}
 
 

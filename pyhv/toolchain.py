@@ -102,9 +102,7 @@ def _hello_image(out: Path, built: Mapping[str, Path]) -> None:
 # tinyos user programs (guests/tinyos/user/): static ELF32 executables at USER_BASE,
 # each its own .c file plus the user library.  Intermediates: the "tinyos" image
 # target copies every "tinyos-user-<prog>" output into /bin/<prog>.
-TINYOS_ULIB = tuple(
-    f"guests/tinyos/user/{name}" for name in ("crt0.S", "usys.c", "ulib.c", "printf.c", "malloc.c")
-)
+TINYOS_ULIB = tuple(f"guests/tinyos/user/{name}" for name in ("crt0.S", "usys.c", "ulib.c", "printf.c", "malloc.c"))
 TINYOS_USER_PROGRAMS = (
     "init", "sh", "ls", "cat", "echo", "mkdir", "rm", "ps", "kill", "sleep", "hostname", "uname", "free",
     "uptime", "poweroff", "reboot", "hog", "memhog", "forkbomb", "fault",

@@ -212,3 +212,21 @@ def test_overcommit_reclaims_through_ksm_before_refusing(images, tmp_path):
     assert stats["greedy"]["status"] == 1
     assert all(stats[f"idle{i}"]["frames_shared"] > 20 for i in range(8))  # KSM merged their pages
     assert touched > 512 - 8 * 36  # it got more than the pool had left before the merge
+
+
+def test_overcommit_reclaims_through_the_balloon(images, tmp_path):
+    """A ballooned guest holds all its RAM; when another guest runs the pool dry, the
+    host raises the balloon's target, the guest gives pages back, and the other goes on."""
+    host = Host(pool_size_mib=24, pcpus=1, log_dir=str(tmp_path), ksm_on_oom=False)  # the balloon alone
+    lender = host.add(GuestSpec("lender", image=HELLO, mem_size_mib=16, boot_args="balloon", balloon=True))
+    host.run(timeout_s=60, until="idle")
+    held = lender.machine.vm.memory.frames_owned
+    assert held > 2000 and lender.machine.balloon is not None
+    free_before = host.pool.frames_free
+    greedy = host.add(GuestSpec("greedy", image=images["touch"], bios=None, mem_size_mib=64, mem_limit_mib=20))
+    host.run(timeout_s=120, until="idle")
+    given_back = lender.machine.balloon.counters["released_frames"]
+    touched = greedy.machine.cpu["s1"]
+    host.close()
+    assert given_back > 0
+    assert touched > free_before  # it used frames the lender's balloon returned
