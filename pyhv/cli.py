@@ -125,10 +125,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--interval", type=positive_float, default=1.0, metavar="SECONDS", help="table refresh period")
 
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
-    bench.add_argument("name", choices=["core", "boot", "density"],
+    bench.add_argument("name", choices=["core", "boot", "density", "os"],
                        help="core: vCPU core ratios against raw Unicorn and the Python twins; "
                        "boot: hello's boot instructions and time, virtio-blk throughput; "
-                       "density: idle VMs per host process, memory per idle VM, scheduler scaling")
+                       "density: idle VMs per host process, memory per idle VM, scheduler scaling; "
+                       "os: tinyos boot to prompt, fork+exec+wait, getpid, context switch")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--scale", type=positive_float, default=1.0, help="work multiplier (default 1.0)")
     return p

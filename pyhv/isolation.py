@@ -117,8 +117,10 @@ def c_stage2(vm, gpa: int, access: int, demand: bool = True):
     """Stage 2 by the C core (pyhv_vm_s2_lookup): (hfn or None for a window, engine page, PROT perms),
     or None for "no memory here".  With demand, a first touch allocates and a write breaks COW."""
     mem = _mem(vm)
+    if gpa >> 32:
+        return None  # Sv32 reaches 34 bits; RAM and windows lie below 4 GiB (stage2() in mmu.c agrees)
     hfn, perms = ffi.new("uint32_t *"), ffi.new("uint32_t *")
-    if lib.pyhv_vm_s2_lookup(mem.c, gpa & 0xFFFFFFFFFFFFFFFF, access, int(demand), hfn, perms) != 0:
+    if lib.pyhv_vm_s2_lookup(mem.c, gpa, access, int(demand), hfn, perms) != 0:
         return None
     engine_pa = ((int(hfn[0]) << PAGE_SHIFT) + mem.pool.engine_base) & 0xFFFFFFFF
     in_ram = 0 <= gpa - mem.ram_base < mem.size_bytes
@@ -502,10 +504,16 @@ class IsolationMachine(RuleBasedStateMachine):
         from pyhv.errors import OutOfMemory
 
         before = {i: ram_image(v) for i, v in self.live.items()}
+        shared = np.flatnonzero(self.pool.owner == OWNER_SHARED)
+        shared_data = self.pool.frames[shared].copy()
         try:
             operation()
         except OutOfMemory:
             pass  # the pool or a limit said no: nothing else may have moved
+        still = self.pool.owner[shared] == OWNER_SHARED
+        written = shared[still & (self.pool.frames[shared] != shared_data).any(axis=1)]
+        if len(written):
+            raise IsolationError(f"shared (copy-on-write) frames {written[:8].tolist()} were written")
         for i, v in self.live.items():
             if i in may_change or i not in before:
                 continue
@@ -579,15 +587,22 @@ class IsolationMachine(RuleBasedStateMachine):
 
     @rule(vm=vms, mstatus=mstatus_values(), priv=privileges, access=accesses, write=st.booleans(), data=st.data())
     def walk(self, vm, mstatus, priv, access, write, data):
-        """The VM writes a page table into its RAM (or reuses whatever is there: write=False) and the
-        C MMU fills TLB entries from it; a fill that grants W is followed by the guest's store."""
+        """The VM writes a page table into its RAM (or reuses whatever is there: write=False), page
+        sharing may merge its root page with another, and the C MMU fills TLB entries from it; a fill
+        that grants W is followed by the guest's store."""
         if not self._alive(vm):
             return
         table = data.draw(page_tables(self.VM_FRAMES, max_entries=3))
+        if write:
+            self._step({vm.memory.id}, lambda: table.install(vm))
+            if data.draw(st.booleans()):  # page sharing merges the root table into some VM's page
+                other = data.draw(st.sampled_from(sorted(self.live.values(), key=lambda v: v.memory.id)))
+                root_gfn = (((table.satp & mmu.SATP_PPN) << PAGE_SHIFT) - RAM_BASE) >> PAGE_SHIFT
+                other_gfn = data.draw(st.integers(0, self.VM_FRAMES - 1))
+                self._step({vm.memory.id, other.memory.id},
+                           lambda: vm.memory.share_into(other.memory, root_gfn, other_gfn))  # fmt: skip
 
         def go():
-            if write:
-                table.install(vm)
             for vaddr in table.vaddrs:
                 if not self.WALK_SHARED_FRAMES:
                     cow = [a for a in walk_addresses(vm, table.satp, mstatus, priv, vaddr, access)

@@ -61,7 +61,6 @@ int kexec(char *path, char **argv)
         goto bad;
     if (!(pt = uvmcreate()))
         goto bad;
-    sfence_vma();
 
     for (uint32 i = 0; i < elf.phnum; i++) {
         if (readi(ip, 0, (uint32)&ph, elf.phoff + i * sizeof ph, sizeof ph) != sizeof ph)

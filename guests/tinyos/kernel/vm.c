@@ -11,7 +11,8 @@
  * through the kernel's identity map of RAM.  So a bad pointer (unmapped, into the
  * kernel, read-only for a write) gives -1 and never a fault, and the kernel runs
  * with sstatus.SUM clear all the time.  A and D are preset: no PTE ever needs a
- * hardware update.
+ * hardware update.  A page that becomes executable first goes through
+ * virtio_disk_drop_code (an engine quirk: stale translated code, see there).
  */
 #include "defs.h"
 #include "memlayout.h"
@@ -125,12 +126,16 @@ int uvmmap(pagetable_t pt, uint32 va, uint32 end, uint32 perm)
         if (!pte)
             return -1;
         if (*pte & PTE_V) {
+            if ((perm & PTE_X) && !(*pte & PTE_X))
+                virtio_disk_drop_code(PTE2PA(*pte));
             *pte |= perm;
             continue;
         }
         void *mem = kalloc();
         if (!mem)
             return -1;
+        if (perm & PTE_X)
+            virtio_disk_drop_code((uint32)mem);
         *pte = KPTE(mem, perm | PTE_U);
     }
     return 0;
@@ -182,6 +187,8 @@ int uvmcopy(pagetable_t old, pagetable_t new)
             if (!mem)
                 return -1;
             memmove(mem, (void *)PTE2PA(t[j]), PGSIZE);
+            if (t[j] & PTE_X)
+                virtio_disk_drop_code((uint32)mem);
             *pte = PA2PTE(mem) | PTE_FLAGS(t[j]);
         }
     }

@@ -1,6 +1,7 @@
 /* memhog.c: memhog [hold]: a memory hog.  Grows its heap with sbrk (64 KiB at a
- * time, then 4 KiB) until the kernel refuses, writing to every page it gets so
- * the pages are really allocated, then prints
+ * time, then 4 KiB, from the first page boundary above the break) until the
+ * kernel refuses, writing to every page it gets so the pages are really
+ * allocated, then prints
  *
  *     memhog: got N KiB (P pages) before sbrk failed
  *
@@ -25,6 +26,7 @@ static unsigned int grab(int step)
 int main(int argc, char **argv)
 {
     int hold = argc > 1 && strcmp(argv[1], "hold") == 0;
+    sbrk(-(unsigned int)sbrk(0) & (PAGE - 1));   /* whole pages only: skip to a page boundary */
     unsigned int got = grab(16 * PAGE);
     got += grab(PAGE);
     printf("memhog: got %u KiB (%u pages) before sbrk failed\n", got / 1024, got / PAGE);

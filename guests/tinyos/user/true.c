@@ -1,0 +1,7 @@
+/* true: exit 0 at once (the cheapest program fork+exec can run). */
+#include "ulib.h"
+
+int main(void)
+{
+    return 0;
+}
