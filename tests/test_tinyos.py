@@ -1,0 +1,109 @@
+"""tinyos from the user's side: `printf 'cmd\\n' | pyhv boot guests/tinyos.img`, then
+compare what the console shows.  Each test boots a fresh machine (--snapshot unless it
+checks persistence)."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TINYOS = ROOT / "guests" / "tinyos.img"
+
+
+def session(script: str, image=TINYOS, snapshot=True, extra=()):
+    args = [sys.executable, "-m", "pyhv", "boot", *(["--snapshot"] if snapshot else []), *extra, str(image)]
+    r = subprocess.run(args, input=script.encode(), capture_output=True, timeout=300)
+    return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
+
+
+def test_boots_to_a_shell_and_powers_off():
+    rc, out, err = session("poweroff\n")
+    assert rc == 0, err
+    assert out.startswith("pyhv BIOS 0.1")
+    assert "tinyos: booting on hart 0" in out and "tinyos# " in out
+    assert out.rstrip().endswith("tinyos: power off")
+
+
+def test_the_issue_example():
+    rc, out, _ = session("echo hi\nls /\nps\npoweroff\n")
+    assert rc == 0
+    assert "tinyos# hi\n" in out
+    assert re.search(r"^bin\s+dir\s+\d+\s+\d+$", out, re.M) and re.search(r"^etc\s+dir", out, re.M)
+    assert re.search(r"PID\s+PPID\s+STATE\s+NAME\s+PAGES\s+TICKS", out)
+    assert re.search(r"^1\s+0\s+SLEEPING\s+init\s+\d+\s+\d+$", out, re.M)
+    assert re.search(r"^\d+\s+\d+\s+RUNNING\s+ps\s+\d+\s+\d+$", out, re.M)
+
+
+def test_system_commands():
+    rc, out, _ = session("hostname box\nhostname\nuname -a\nfree\nuptime\nsleep 200\npoweroff\n")
+    assert rc == 0
+    assert "tinyos# box\n" in out
+    assert re.search(r"tinyos box 0\.1 .*riscv32", out)
+    assert re.search(r"total\s+used\s+free\nKiB:\s+\d+\s+\d+\s+\d+", out)
+    assert re.search(r"up \d+\.\d+ s", out)
+
+
+def test_files_redirection_and_pipes():
+    rc, out, _ = session("mkdir /d\necho abc > /d/f\ncat < /d/f\necho x y | cat | cat\nls /d\nrm /d/f\nls /d\npoweroff\n")
+    assert rc == 0
+    assert "tinyos# abc\n" in out and "tinyos# x y\n" in out
+    listings = re.findall(r"^f\s+file\s+\d+\s+4$", out, re.M)
+    assert len(listings) == 1  # listed before rm, gone after
+
+
+def test_files_persist_across_boots_unless_snapshot(tmp_path):
+    disk = tmp_path / "tinyos.img"
+    shutil.copy(TINYOS, disk)
+    rc, _, _ = session("echo kept > /keep\npoweroff\n", image=disk, snapshot=False)
+    assert rc == 0
+    rc, out, _ = session("cat /keep\npoweroff\n", image=disk, snapshot=False)
+    assert rc == 0 and "tinyos# kept\n" in out
+    listing = subprocess.run([sys.executable, "-m", "pyhv", "fs", "ls", str(disk), "/"], capture_output=True, text=True)
+    assert "keep" in listing.stdout
+    rc, _, _ = session("echo gone > /gone\npoweroff\n", image=disk, snapshot=True)
+    listing = subprocess.run([sys.executable, "-m", "pyhv", "fs", "ls", str(disk), "/"], capture_output=True, text=True)
+    assert "gone" not in listing.stdout
+
+
+@pytest.mark.parametrize(
+    "how,cause",
+    [("null", "load page fault"), ("kernel", "page fault"), ("illegal", "illegal instruction")],
+)
+def test_a_faulting_program_is_killed_and_the_shell_goes_on(how, cause):
+    rc, out, _ = session(f"fault {how}\necho still here\npoweroff\n")
+    assert rc == 0
+    killed = re.findall(r"^tinyos: pid \d+ \(fault\) killed: (.*) at sepc=0x[0-9a-f]+ stval=0x[0-9a-f]+$", out, re.M)
+    assert len(killed) == 1 and cause in killed[0]
+    assert "tinyos# still here\n" in out
+
+
+def test_a_cpu_hog_is_preempted_and_can_be_killed():
+    rc, out, _ = session("hog &\nps\nkill 4\nps\npoweroff\n")
+    assert rc == 0
+    assert re.search(r"^4\s+\d+\s+(RUNNABLE|RUNNING)\s+hog", out, re.M)
+    assert len(re.findall(r"^\d+\s+\d+\s+\w+\s+hog\s", out, re.M)) == 1  # in the first ps only
+
+
+def test_memory_hog_and_fork_bomb_are_contained():
+    rc, out, _ = session("memhog\nforkbomb\nfree\necho ok\npoweroff\n")
+    assert rc == 0
+    assert re.search(r"memhog: got \d+ KiB \(\d+ pages\) before sbrk failed", out)
+    m = re.search(r"forkbomb: fork failed after (\d+) children", out)
+    assert m and 0 < int(m.group(1)) < 64  # the process-count limit stopped it
+    assert "tinyos# ok\n" in out
+
+
+def test_same_input_same_output():
+    script = "echo a | cat\nps\nuptime\npoweroff\n"
+    first, second = session(script), session(script)
+    assert first[0] == second[0] == 0
+    assert first[1] == second[1]
+
+
+def test_reboot():
+    rc, out, _ = session("reboot\n", extra=("--no-reboot",))
+    assert rc == 0 and "tinyos# " in out
