@@ -6,4 +6,4 @@ from pyhv.memory import FramePool
 from pyhv.vm import VM
 
 __version__ = "0.1.0"
-__all__ = ["VM", "FramePool", "Exit", "PyhvError", "__version__"]
+__all__ = ["VM", "Exit", "FramePool", "PyhvError", "__version__"]

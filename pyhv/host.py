@@ -12,11 +12,11 @@ CPU.  Everything observable is plain data: per-VM statistics and a per-pCPU time
 """
 
 import heapq
-from pathlib import Path
 import os
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 

@@ -86,7 +86,7 @@ def describe(path) -> str:
         f"boot header  version {h.version}, checksum ok",
         f"kernel       offset {h.kernel_offset}, {h.kernel_size} bytes, crc32 0x{h.kernel_crc32:08x}",
         f"load         0x{h.load_addr:08x}..0x{h.load_addr + h.kernel_size:08x}, entry 0x{h.entry:08x}",
-        f"file system  " + (f"offset {h.fs_offset}, {h.fs_size} bytes" if h.fs_size else "none"),
+        "file system  " + (f"offset {h.fs_offset}, {h.fs_size} bytes" if h.fs_size else "none"),
     ]
     with open(path, "rb") as f:
         f.seek(h.kernel_offset)

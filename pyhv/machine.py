@@ -188,7 +188,7 @@ class Machine:
     def _sleep(self, ticks) -> bool:
         """The hart sleeps in wfi, its timer `ticks` away (None: not armed).  Let the time
         pass, or wait for input.  Returns False if nothing can ever wake it."""
-        cpu, console = self.cpu, self.console
+        console = self.console
         if not console.at_eof and self.uart.wants_rx():
             # Input may still come: let virtual time pass at wall-clock pace while waiting,
             # so timers and typing interleave as a user expects.  Input already queued

@@ -67,7 +67,7 @@ def boot(programs):
 # tries the same examples.  "thorough" is opt-in and random:
 #     python -m pytest -m isolation --hypothesis-profile=thorough
 # (the hypothesis pytest plugin loads a profile named on the command line after this file).
-from hypothesis import settings as _hypothesis_settings  # noqa: E402
+from hypothesis import settings as _hypothesis_settings
 
 _hypothesis_settings.register_profile("ci", derandomize=True, max_examples=50, deadline=None, print_blob=True)
 _hypothesis_settings.register_profile("thorough", derandomize=False, max_examples=2000, deadline=None, print_blob=True)

@@ -5,7 +5,6 @@ import ctypes
 from pathlib import Path
 
 import pytest
-
 import unicorn
 import unicorn.unicorn_py3.unicorn as ucmod
 

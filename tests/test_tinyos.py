@@ -32,10 +32,10 @@ def test_the_issue_example():
     rc, out, _ = session("echo hi\nls /\nps\npoweroff\n")
     assert rc == 0
     assert "tinyos# hi\n" in out
-    assert re.search(r"^bin\s+dir\s+\d+\s+\d+$", out, re.M) and re.search(r"^etc\s+dir", out, re.M)
+    assert re.search(r"^bin\s+dir\s+\d+\s+\d+$", out, re.MULTILINE) and re.search(r"^etc\s+dir", out, re.MULTILINE)
     assert re.search(r"PID\s+PPID\s+STATE\s+NAME\s+PAGES\s+TICKS", out)
-    assert re.search(r"^1\s+0\s+SLEEPING\s+init\s+\d+\s+\d+$", out, re.M)
-    assert re.search(r"^\d+\s+\d+\s+RUNNING\s+ps\s+\d+\s+\d+$", out, re.M)
+    assert re.search(r"^1\s+0\s+SLEEPING\s+init\s+\d+\s+\d+$", out, re.MULTILINE)
+    assert re.search(r"^\d+\s+\d+\s+RUNNING\s+ps\s+\d+\s+\d+$", out, re.MULTILINE)
 
 
 def test_system_commands():
@@ -51,7 +51,7 @@ def test_files_redirection_and_pipes():
     rc, out, _ = session("mkdir /d\necho abc > /d/f\ncat < /d/f\necho x y | cat | cat\nls /d\nrm /d/f\nls /d\npoweroff\n")
     assert rc == 0
     assert "tinyos# abc\n" in out and "tinyos# x y\n" in out
-    listings = re.findall(r"^f\s+file\s+\d+\s+4$", out, re.M)
+    listings = re.findall(r"^f\s+file\s+\d+\s+4$", out, re.MULTILINE)
     assert len(listings) == 1  # listed before rm, gone after
 
 
@@ -76,7 +76,7 @@ def test_files_persist_across_boots_unless_snapshot(tmp_path):
 def test_a_faulting_program_is_killed_and_the_shell_goes_on(how, cause):
     rc, out, _ = session(f"fault {how}\necho still here\npoweroff\n")
     assert rc == 0
-    killed = re.findall(r"^tinyos: pid \d+ \(fault\) killed: (.*) at sepc=0x[0-9a-f]+ stval=0x[0-9a-f]+$", out, re.M)
+    killed = re.findall(r"^tinyos: pid \d+ \(fault\) killed: (.*) at sepc=0x[0-9a-f]+ stval=0x[0-9a-f]+$", out, re.MULTILINE)
     assert len(killed) == 1 and cause in killed[0]
     assert "tinyos# still here\n" in out
 
@@ -84,8 +84,8 @@ def test_a_faulting_program_is_killed_and_the_shell_goes_on(how, cause):
 def test_a_cpu_hog_is_preempted_and_can_be_killed():
     rc, out, _ = session("hog &\nps\nkill 4\nps\npoweroff\n")
     assert rc == 0
-    assert re.search(r"^4\s+\d+\s+(RUNNABLE|RUNNING)\s+hog", out, re.M)
-    assert len(re.findall(r"^\d+\s+\d+\s+\w+\s+hog\s", out, re.M)) == 1  # in the first ps only
+    assert re.search(r"^4\s+\d+\s+(RUNNABLE|RUNNING)\s+hog", out, re.MULTILINE)
+    assert len(re.findall(r"^\d+\s+\d+\s+\w+\s+hog\s", out, re.MULTILINE)) == 1  # in the first ps only
 
 
 def test_memory_hog_and_fork_bomb_are_contained():
