@@ -224,7 +224,9 @@ def check_isolation(pool: FramePool, vms, complete: bool = True) -> None:
         wrong = used[named[used] != pool.refs[used]]
         if len(wrong):
             h = int(wrong[0])
-            raise IsolationError(f"frame {h}: refs {pool.refs[h]} but {named[h]} stage-2 entries (owner {pool.owner[h]})")
+            raise IsolationError(
+                f"frame {h}: refs {pool.refs[h]} but {named[h]} stage-2 entries (owner {pool.owner[h]})"
+            )
 
 
 def ram_image(vm) -> np.ndarray:

@@ -86,7 +86,7 @@ class Credit(Policy):
     """Xen credit scheduler semantics, in instructions (see the module docstring)."""
 
     name = "credit"
-    PERIOD_SLICES = 8  # slices per pCPU per accounting period (Xen: 30 ms period, 10 ms slices)
+    PERIOD_SLICES = 32  # slices per pCPU per accounting period: fine enough for exact shares
 
     def __init__(self, slice_insns: int, pcpus: int):
         super().__init__(slice_insns, pcpus)
@@ -124,7 +124,7 @@ class Credit(Policy):
         for g in self.guests:
             if not g.runnable or self.capped(g):
                 continue
-            key = (self.priority(g), g.last_pick)
+            key = (self.priority(g), g.last_pick)  # round robin within a priority, as Xen's run queue
             if best is None or key < best[0]:
                 best = (key, g)
         if best is None:

@@ -154,6 +154,7 @@ TARGETS: tuple[Target, ...] = (
     _test_program("spin"),
     _test_program("touch"),
     _test_program("smp"),
+    _test_program("smc"),
     Target(
         name="hello",
         sources=HELLO_SOURCES,

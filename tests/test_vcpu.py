@@ -142,3 +142,12 @@ def test_uart_status_polls_are_served_in_c(boot, programs):
     assert counts["fast_reads"] > 1000  # the polling loop never left C
     assert counts["slow_reads"] == 8  # one RBR read per byte
     assert counts["writes"] == 2 + 6 + 8  # LCR, FCR, then each byte
+
+
+@pytest.mark.parametrize("mmu", ["pyhv", "unicorn"])
+def test_code_rewritten_through_another_virtual_address_runs_in_its_new_form(boot, mmu):
+    """smc.S: a function run at VA 0x40000000, rewritten through the identity mapping of
+    its frame (a writable TLB entry for it existed before any code), then fence.i."""
+    vm, cpu = boot("smc", mmu=mmu)
+    assert cpu.run(1_000_000).reason == "breakpoint"
+    assert (cpu["s1"], cpu["s2"]) == (1, 2)

@@ -13,9 +13,12 @@ pytestmark = pytest.mark.isolation
 RAM = iso.RAM_BASE
 
 
-@pytest.mark.xfail(strict=True, reason="bug: csrc/mmu.c writes A/D bits through guest_ptr into copy-on-write "
-                   "frames, so a walk in one VM changes a page of another (test_stage2_vms keeps "
-                   "WALK_SHARED_FRAMES = False until fixed)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: csrc/mmu.c writes A/D bits through guest_ptr into copy-on-write "
+    "frames, so a walk in one VM changes a page of another (test_stage2_vms keeps "
+    "WALK_SHARED_FRAMES = False until fixed)",
+)
 def test_walk_does_not_set_ad_bits_in_a_shared_frame():
     pool = FramePool(size_mib=1)
     a, b = GuestMemory(pool, 0.0625), GuestMemory(pool, 0.0625)
@@ -40,10 +43,13 @@ def test_walk_through_a_shared_frame_matches_the_python_twin():
     iso.check_isolation(pool, [a, b])
 
 
-@pytest.mark.xfail(strict=True, raises=iso.IsolationError,
-                   reason="bug: VM.add_device adds the stage-2 window before mapping the device and nothing "
-                   "refuses a base inside the frame pool's engine range, so a failed add_device leaves "
-                   "a window through which the guest reads every VM's frames")
+@pytest.mark.xfail(
+    strict=True,
+    raises=iso.IsolationError,
+    reason="bug: VM.add_device adds the stage-2 window before mapping the device and nothing "
+    "refuses a base inside the frame pool's engine range, so a failed add_device leaves "
+    "a window through which the guest reads every VM's frames",
+)
 def test_device_window_cannot_cover_the_frame_pool():
     from pyhv.devices.virtio_mmio import EmptySlot
     from pyhv.errors import PyhvError
@@ -58,16 +64,39 @@ def test_device_window_cannot_cover_the_frame_pool():
     iso.check_isolation(pool, [victim, vm])
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a VM(mmu='unicorn') maps its frames into its engine once "
-                   "(VM._map_ram_identity); release/share_into/remap do not reach that mapping, so the "
-                   "guest keeps reading and writing frames that now belong to another VM")
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: a VM(mmu='unicorn') maps its frames into its engine once "
+    "(VM._map_ram_identity); release/share_into/remap do not reach that mapping, so the "
+    "guest keeps reading and writing frames that now belong to another VM",
+)
 def test_unicorn_mmu_vm_loses_released_frames():
     pool = FramePool(size_mib=1)
     vm = VM(pool, mem_size_mib=0.0625, mmu="unicorn")
-    vm.load(RAM, bytes.fromhex("03a50500" "73001000"))  # lw a0, 0(a1); ebreak
+    vm.load(RAM, bytes.fromhex("03a5050073001000"))  # lw a0, 0(a1); ebreak
     vm.memory.release(5)
     other = VM(pool, mem_size_mib=0.0625)
     other.write_phys(RAM, b"SECRET!!")
     vm.cpu.pc, vm.cpu.ebreak_exits, vm.cpu["a1"] = RAM, True, RAM + 0x5000
     vm.cpu.run(100)
     assert vm.cpu["a0"] == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: with mstatus.MPRV = 1 an M-mode load hits the TLB entry the M-mode "
+    "fetch of the same page filled (Unicorn's QEMU keys the TLB by priv, not by MPRV/MPP), so it "
+    "is not translated through satp at MPP's privilege (csrc/mmu.c tlb_fill)",
+)
+def test_mprv_load_does_not_reuse_a_fetch_tlb_entry(programs):
+    pool = FramePool(size_mib=2)
+    vm = VM(pool, mem_size_mib=1)
+    vm.load(RAM, programs.image("scan"))
+    root = RAM + 0x8000
+    vm.write_phys(root + 4 * 0x200, ((1 << 20 | 0x200 << 10) << 10 | 0x53).to_bytes(4, "little"))  # VA 2 GiB -> 6 GiB
+    cpu = vm.cpu
+    cpu.pc, cpu.priv, cpu.ebreak_exits = RAM, 3, True
+    for reg, value in zip(("a0", "a1", "a2", "a3", "a4"), (RAM + 0x7F8, 1, 0x5EC2E7A5, 4096, 1 << 31 | root >> 12)):
+        cpu[reg] = value
+    assert cpu.run(10_000).reason == "breakpoint"
+    assert cpu["s2"] == 1  # the probe of VA 0x800007f8 -> guest-physical 0x1_8000_07f8 (no RAM) faults

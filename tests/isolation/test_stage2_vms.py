@@ -48,8 +48,7 @@ def _map(vm, gfn, entry):
         (lambda pool, a, b: a.memory.s2.__setitem__(0, int(a.memory.s2[0]) | 4), "writable"),
         (lambda pool, a, b: pool.frames[pool.free_stack[0]].__setitem__(7, 1), "not scrubbed"),
         (lambda pool, a, b: a.memory.add_window(iso.lib.PYHV_RAM_BASE - 0x6000_0000, 0x1000, 3), "overlaps"),
-        (lambda pool, a, b: a.memory.s2.__setitem__(5, (int(pool.free_stack[0]) << PAGE_SHIFT) | 0xF),
-         "frames_owned"),
+        (lambda pool, a, b: a.memory.s2.__setitem__(5, (int(pool.free_stack[0]) << PAGE_SHIFT) | 0xF), "frames_owned"),
         (lambda pool, a, b: _map(a, 5, (int(pool.free_stack[0]) << PAGE_SHIFT) | 0xF), "owner -1"),
         (lambda pool, a, b: _map(a, 5, int(b.memory.s2[1])), "private frame"),
     ],
@@ -62,7 +61,7 @@ def test_checker_catches(corrupt, message):
 
 
 def test_checker_needs_every_vm_for_refcounts():
-    pool, a, b = _two_vms()
+    pool, a, _b = _two_vms()
     iso.check_isolation(pool, [a], complete=False)
     with pytest.raises(iso.IsolationError, match="stage-2 entries"):
         iso.check_isolation(pool, [a])

@@ -10,7 +10,7 @@
 #include "defs.h"
 
 #define C(x)  ((x) - '@')  /* control-x */
-#define INPUT_BUF 128
+#define INPUT_BUF 512
 
 struct devsw devsw[NDEV];
 
@@ -60,6 +60,7 @@ static int console_read(int user_dst, uint32 dst, int n)
                 release(&cons.lock);
                 return -1;
             }
+            uart_rx_resume();
             sleep(&cons.r, &cons.lock);
         }
         char c = cons.buf[cons.r++ % INPUT_BUF];
@@ -75,8 +76,15 @@ static int console_read(int user_dst, uint32 dst, int n)
         if (c == '\n')
             break;
     }
+    if (target != n)
+        uart_rx_resume();  /* there is room now */
     release(&cons.lock);
     return target - n;
+}
+
+int console_has_room(void)
+{
+    return cons.e - cons.r < INPUT_BUF;
 }
 
 /* A byte typed on the console (uart.c, interrupt context). */

@@ -159,6 +159,7 @@ void uart_init(uint32 pa, uint32 irq);
 uint32 uart_irq(void);
 void uart_putc(int c);
 void uart_intr(void);
+void uart_rx_resume(void);
 
 /* console.c: devsw[] is indexed by a device inode's major (uabi.h CONSOLE_MAJOR) */
 struct devsw {
@@ -169,6 +170,7 @@ extern struct devsw devsw[];
 void console_init(void);
 void console_intr(int c);
 void console_putc(int c);
+int console_has_room(void);
 
 /* virtio_disk.c */
 int virtio_disk_init(void);

@@ -334,8 +334,10 @@ void scheduler(void)
             p->state = PS_RUNNING;
             c->proc = p;
             timer_arm();
-            if (csr_read(satp) != MAKE_SATP(p->pagetable))
-                uvmswitch(p->pagetable);
+            /* Always switch, even to an equal satp: a root table freed by an exited
+             * process and reused by a new one has the same satp value, and only the
+             * sfence.vma in uvmswitch drops the old process's TLB entries. */
+            uvmswitch(p->pagetable);
             swtch(&c->context, &p->context);
             c->proc = 0;
             release(&proc_lock);

@@ -3,7 +3,10 @@
  * Found through the device tree (main.c), mapped in the device window.  The
  * registers are bytes and are only ever accessed as bytes (reg-io-width 1).
  * Output polls LSR.THRE; input comes by interrupt (IER.ERBFI) and goes to the
- * console line discipline (console.c).
+ * console line discipline (console.c).  Flow control: the RX interrupt is on
+ * only once someone reads the console and while its buffer has room; otherwise
+ * input waits in the UART (and, on pyhv, on the host), so typed-ahead or piped
+ * input is never dropped, nor echoed into the boot log.
  */
 #include "defs.h"
 
@@ -42,8 +45,7 @@ void uart_init(uint32 pa, uint32 irq)
     reg_w(LCR, LCR_8N1);
     reg_w(IER, 0);
     reg_w(FCR, FCR_ENABLE);
-    reg_w(MCR, MCR_DTR_RTS_OUT2);
-    reg_w(IER, IER_ERBFI);
+    reg_w(MCR, MCR_DTR_RTS_OUT2);  /* IER stays 0 until the console is first read */
     plic_enable(irq);
     printf_use_uart();
 }
@@ -60,9 +62,20 @@ void uart_putc(int c)
     reg_w(THR, (uint8)c);
 }
 
-/* The UART interrupt: hand every waiting byte to the console. */
+/* The UART interrupt: hand the waiting bytes to the console while it has room. */
 void uart_intr(void)
 {
-    while (reg_r(LSR) & LSR_DR)
+    while (reg_r(LSR) & LSR_DR) {
+        if (!console_has_room()) {
+            reg_w(IER, 0);  /* uart_rx_resume turns it back on */
+            return;
+        }
         console_intr(reg_r(RBR));
+    }
+}
+
+/* The console has room again: take input by interrupt. */
+void uart_rx_resume(void)
+{
+    reg_w(IER, IER_ERBFI);
 }

@@ -1,7 +1,6 @@
-/* virtio.h: the virtio-mmio transport and split virtqueue layouts, the
- * block device's request format and the balloon's configuration (Virtio 1.1:
- * 4.2.2 MMIO registers, 2.1 status, 2.7 split virtqueues, 5.2.6 block
- * requests, 5.5 traditional memory balloon). */
+/* virtio.h: the virtio-mmio transport and split virtqueue layouts and the
+ * block device's request format (Virtio 1.1: 4.2.2 MMIO registers, 2.1 status,
+ * 2.7 split virtqueues, 5.2.6 block requests), for virtio_disk.c. */
 #ifndef TINYOS_VIRTIO_H
 #define TINYOS_VIRTIO_H
 
@@ -34,7 +33,6 @@
 
 #define VIRTIO_MAGIC          0x74726976
 #define VIRTIO_ID_BLOCK       2
-#define VIRTIO_ID_BALLOON     5
 
 /* Device status bits (2.1). */
 #define VIRTIO_STATUS_ACKNOWLEDGE  1
@@ -80,15 +78,5 @@ struct virtio_blk_req {
     uint32 reserved;
     uint64 sector;
 };
-
-/* virtio-balloon (5.5): queue 0 inflateq, queue 1 deflateq; each buffer is an
- * array of le32 page frame numbers, guest-physical address = pfn << 12.
- * Configuration space (5.5.4): le32 num_pages at +0 (the device's target, in
- * 4 KiB pages), le32 actual at +4 (written by the driver). */
-#define VIRTIO_BALLOON_INFLATEQ    0
-#define VIRTIO_BALLOON_DEFLATEQ    1
-#define VIRTIO_BALLOON_PFN_SHIFT   12
-#define VIRTIO_BALLOON_NUM_PAGES   (VIRTIO_MMIO_CONFIG + 0)
-#define VIRTIO_BALLOON_ACTUAL      (VIRTIO_MMIO_CONFIG + 4)
 
 #endif

@@ -195,12 +195,12 @@ void virtio_disk_rw(uint32 sector, void *data, uint32 nbytes, int write)
 }
 
 /* Make sure no translated code survives for the page at pa, whose contents are
- * kept.  Workaround for an engine quirk: Unicorn 2.1 notices a store into code
- * it has translated only through the virtual address the code ran at, so a page
- * reused for user code at the same address (exec, fork) would run the previous
- * program's stale translation.  pyhv drops translated code whenever a device
- * writes a frame by DMA, so one sector is read into the page and the page's
- * first bytes put back.  vm.c calls this for every page it makes executable. */
+ * kept.  Workaround for a pyhv engine bug (UC_TLB_VIRTUAL mode): a page reused for
+ * user code at the same virtual address (exec, fork) can run the previous
+ * program's stale translation (pyhv's own MMU mode misses the rewrite; Unicorn's
+ * built-in MMU does not).  pyhv drops translated code whenever a device writes a
+ * frame by DMA, so one sector is read into the page and the page's first bytes
+ * put back.  vm.c calls this for every page it makes executable. */
 void virtio_disk_drop_code(uint32 pa)
 {
     uint8 save[VIRTIO_BLK_SECTOR];

@@ -1,0 +1,209 @@
+"""Isolation part 4, hostile device input: a virtio-blk device on a real VM (GuestMemory over the
+frame pool) gets generated descriptor tables and avail rings (loops, out-of-range and overflowing
+lengths, addresses at MMIO, at the pool's engine addresses of the neighbour's frames, past RAM or
+past 2^32, indirect tables); and random guest loads/stores hit every device window.  The device
+ends each request with a status byte or in DEVICE_NEEDS_RESET, never raises; the only bytes that
+change are in buffers the guest marked device-writable and the used ring; the neighbour VM and
+the free frames do not change."""
+
+import struct
+
+import pytest
+from hypothesis import event, given
+from hypothesis import strategies as st
+
+from pyhv import isolation as iso
+from pyhv._native import lib
+from pyhv.devices.finisher import Finisher
+from pyhv.devices.plic import PLIC
+from pyhv.devices.uart16550 import UART16550
+from pyhv.devices.virtio_blk import DiskBackend, VirtioBlk
+from pyhv.devices.virtio_mmio import (
+    ACKNOWLEDGE,
+    DEVICE_NEEDS_RESET,
+    DRIVER,
+    DRIVER_OK,
+    FEATURES_OK,
+    VIRTIO_F_INDIRECT_DESC,
+    VIRTIO_F_VERSION_1,
+    VIRTQ_DESC,
+    EmptySlot,
+    Reg,
+)
+from pyhv.memory import FramePool
+from pyhv.vm import VM
+
+pytestmark = pytest.mark.isolation
+RAM = iso.RAM_BASE
+DESC, AVAIL, USED, INDIRECT, BUFS = RAM + 0x1000, RAM + 0x2000, RAM + 0x3000, RAM + 0x4000, RAM + 0x8000
+VM_MIB, NUM = 0.25, 8
+
+
+@pytest.fixture(scope="module")
+def disk(tmp_path_factory):
+    path = tmp_path_factory.mktemp("disk") / "disk.img"
+    path.write_bytes(bytes(range(256)) * 2 * 64)  # 64 sectors
+    return path
+
+
+def _vms():
+    pool = FramePool(size_mib=2)
+    vm, neighbour = VM(pool, mem_size_mib=VM_MIB), VM(pool, mem_size_mib=VM_MIB)
+    neighbour.write_phys(RAM, b"neighbour secret" * 256 * 8)
+    return pool, vm, neighbour
+
+
+def addresses(neighbour_hfns, engine_base):
+    in_ram = st.integers(0, 0x3FFF0).map(lambda o: BUFS + o)
+    return st.one_of(
+        in_ram, in_ram, in_ram,
+        st.sampled_from([RAM + int(VM_MIB * (1 << 20)) - 8, RAM - 8, lib.PYHV_VIRTIO0_BASE, lib.PYHV_UART0_BASE,
+                         lib.PYHV_CLINT_BASE, 0, 1 << 32 | RAM, (1 << 64) - 16, RAM + 0x7FFF_FFFF]),
+        st.sampled_from([engine_base + (h << 12) for h in neighbour_hfns]),
+        st.integers(0, (1 << 64) - 1),
+    )  # fmt: skip
+
+
+lengths = st.one_of(st.sampled_from([0, 1, 16, 17, 512, 513, 4096, 0x10000, 0xFFFFFFFF, 0x80000000]),
+                    st.integers(0, 0xFFFFFFFF))  # fmt: skip
+
+
+def _driver_up(dev, indirect):
+    w = dev.write
+    w(Reg.Status, 4, 0)
+    w(Reg.Status, 4, ACKNOWLEDGE | DRIVER)
+    features = 1 << VIRTIO_F_VERSION_1 | (1 << VIRTIO_F_INDIRECT_DESC if indirect else 0)
+    for sel in (0, 1):
+        w(Reg.DriverFeaturesSel, 4, sel)
+        w(Reg.DriverFeatures, 4, features >> 32 * sel & 0xFFFFFFFF)
+    w(Reg.Status, 4, ACKNOWLEDGE | DRIVER | FEATURES_OK)
+    w(Reg.QueueSel, 4, 0)
+    w(Reg.QueueNum, 4, NUM)
+    for reg, addr in ((Reg.QueueDescLow, DESC), (Reg.QueueDriverLow, AVAIL), (Reg.QueueDeviceLow, USED)):
+        w(reg, 4, addr & 0xFFFFFFFF)
+        w(reg + 4, 4, addr >> 32)
+    w(Reg.QueueReady, 4, 1)
+    w(Reg.Status, 4, ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK)
+
+
+@given(data=st.data())
+def test_malformed_descriptor_chains(disk, data):
+    pool, vm, neighbour = _vms()
+    nb_hfns = [int(e) >> 12 for e in neighbour.memory.s2 if e & 1]
+    addr = addresses(nb_hfns, pool.engine_base)
+    desc = st.tuples(addr, lengths, st.integers(0, 7), st.one_of(st.integers(0, NUM - 1), st.integers(0, 0xFFFF)))
+    indirect = data.draw(st.booleans(), label="indirect")
+    table = data.draw(st.lists(desc, min_size=NUM, max_size=NUM), label="table")
+    itable = data.draw(st.lists(desc, min_size=16, max_size=16), label="indirect table")
+    heads = data.draw(st.lists(st.one_of(st.integers(0, NUM - 1), st.integers(0, 0xFFFF)), min_size=NUM,
+                               max_size=NUM), label="heads")  # fmt: skip
+    avail_idx = data.draw(st.one_of(st.integers(0, NUM), st.integers(0, 0xFFFF)), label="avail idx")
+    headers = data.draw(st.lists(st.tuples(st.sampled_from([0, 1, 4, 8, 3]), st.integers(0, 70)), min_size=8,
+                                 max_size=8), label="headers")  # fmt: skip
+    table = [(INDIRECT, 16 * data.draw(st.integers(0, 17)), 4, 0) if indirect and i == 0 else d
+             for i, d in enumerate(table)]  # fmt: skip
+    backend = DiskBackend(disk, snapshot=True)
+    dev = VirtioBlk(backend, vm.memory, queue_num_max=NUM)
+    vm.add_device(lib.PYHV_VIRTIO0_BASE, dev)
+    _driver_up(dev, indirect)
+    vm.write_phys(DESC, b"".join(VIRTQ_DESC.pack(a & (2**64 - 1), n, f, x) for a, n, f, x in table))
+    vm.write_phys(INDIRECT, b"".join(VIRTQ_DESC.pack(a & (2**64 - 1), n, f, x) for a, n, f, x in itable))
+    vm.write_phys(AVAIL, struct.pack(f"<HH{NUM}H", 0, avail_idx, *heads))
+    for i, (rtype, sector) in enumerate(headers):  # request headers where in-RAM buffers often start
+        vm.write_phys(BUFS + 0x1000 * i, struct.pack("<IIQ", rtype, 0, sector))
+    before, before_nb = iso.ram_image(vm), iso.ram_image(neighbour)
+
+    dev.write(Reg.QueueNotify, 4, data.draw(st.sampled_from([0, 0, 1, 0xFFFFFFFF]), label="queue"))
+
+    assert dev.status & DEVICE_NEEDS_RESET or dev.queues[0].last_avail_idx in (0, avail_idx)
+    event("needs reset" if dev.status & DEVICE_NEEDS_RESET else f"{dev.counters['used_buffers']} completed")
+    iso.check_isolation(pool, [vm, neighbour])
+    assert not iso.changed_pages(before_nb, iso.ram_image(neighbour))
+    writable = {(USED - RAM) >> 12}
+    for a, n, f, _ in table + (itable if indirect else []):
+        if f & 2 and RAM <= a < RAM + (VM_MIB * (1 << 20)):
+            end = min(a + n, RAM + int(VM_MIB * (1 << 20)))
+            writable |= set(range((a - RAM) >> 12, ((end - 1 - RAM) >> 12) + 1))
+    changed = set(iso.changed_pages(before, iso.ram_image(vm)))
+    assert changed <= writable, sorted(changed - writable)
+    backend.close()
+
+
+def _board(vm):
+    vm.add_clint()
+    plic = PLIC(n_harts=1, ctx_irq=[lambda level: vm.cpu.set_irq(11, level), lambda level: vm.cpu.set_irq(9, level)])
+    vm.add_device(lib.PYHV_PLIC_BASE, plic)
+    vm.add_device(lib.PYHV_UART0_BASE, UART16550(tx=lambda b: None, irq=lambda level: None))
+    vm.add_device(lib.PYHV_FINISHER_BASE, Finisher(on_request=lambda kind, code: vm.cpu.request_exit("shutdown")))
+    for n in range(lib.PYHV_VIRTIO_SLOTS):
+        vm.add_device(lib.PYHV_VIRTIO0_BASE + n * lib.PYHV_VIRTIO_STRIDE, EmptySlot())
+
+
+WINDOWS = [lib.PYHV_PLIC_BASE, lib.PYHV_PLIC_BASE + 0x200000, lib.PYHV_UART0_BASE, lib.PYHV_FINISHER_BASE,
+           lib.PYHV_CLINT_BASE, lib.PYHV_CLINT_BASE + 0x4000, lib.PYHV_CLINT_BASE + 0xBFF8, lib.PYHV_VIRTIO0_BASE,
+           lib.PYHV_VIRTIO0_BASE + 7 * lib.PYHV_VIRTIO_STRIDE, lib.PYHV_ROM_BASE]  # fmt: skip
+
+
+@given(
+    code=st.lists(
+        st.one_of(
+            st.builds(
+                iso.load, st.sampled_from(sorted(iso.LOADS)), st.integers(1, 31), st.integers(1, 8), iso.IMMEDIATES
+            ),
+            st.builds(
+                iso.store, st.sampled_from(sorted(iso.STORES)), st.integers(0, 31), st.integers(1, 8), iso.IMMEDIATES
+            ),
+            st.builds(
+                iso.amo, st.sampled_from(sorted(iso.AMOS)), st.integers(9, 31), st.integers(1, 8), st.integers(0, 31)
+            ),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    bases=st.lists(st.sampled_from(WINDOWS), min_size=8, max_size=8),
+)
+def test_random_mmio_from_a_guest(code, bases):
+    """M-mode guest code hammers every device window; no trap handler, so a fault ends in a fatal exit."""
+    pool, vm, neighbour = _vms()
+    _board(vm)
+    vm.load(RAM, struct.pack(f"<{len(code) + 1}I", *code, iso.EBREAK))
+    cpu = vm.cpu
+    cpu.pc, cpu.priv, cpu.ebreak_exits = RAM, 3, True
+    for i, base in enumerate(bases, start=1):
+        cpu[f"x{i}"] = base
+    before_nb = iso.ram_image(neighbour)
+    ex = cpu.run(10_000)
+    assert ex.reason in ("breakpoint", "fatal", "shutdown", "budget"), ex
+    iso.check_isolation(pool, [vm, neighbour])
+    assert not iso.changed_pages(before_nb, iso.ram_image(neighbour))
+
+
+@given(
+    ops=st.lists(
+        st.tuples(st.booleans(), st.integers(0, 0xFFF), st.sampled_from([1, 2, 4, 8, 3]), st.integers(0, 2**64 - 1)),
+        max_size=60,
+    )
+)
+def test_random_register_accesses_to_every_device(disk, ops):
+    """Every access a window can receive, straight into the device models: none raises."""
+    pool, vm, neighbour = _vms()
+    backend = DiskBackend(disk, snapshot=True)
+    devices = [
+        VirtioBlk(backend, vm.memory),
+        EmptySlot(),
+        UART16550(tx=lambda b: None, irq=lambda level: None),
+        PLIC(n_harts=1, ctx_irq=[lambda level: None, lambda level: None]),
+        Finisher(on_request=lambda k, c: None),
+    ]
+    before_nb = iso.ram_image(neighbour)
+    for dev in devices:
+        for is_write, offset, size, value in ops:
+            if is_write:
+                dev.write(offset, size, value & ((1 << 8 * size) - 1))
+            else:
+                dev.read(offset, size)
+    status = devices[0].status
+    assert status & ~(ACKNOWLEDGE | DRIVER | DRIVER_OK | FEATURES_OK | DEVICE_NEEDS_RESET | 0x80) == 0
+    iso.check_isolation(pool, [vm, neighbour])
+    assert not iso.changed_pages(before_nb, iso.ram_image(neighbour))
+    backend.close()
