@@ -241,13 +241,15 @@ int pyhv_sv32_translate(struct pyhv_vm *vm, uint32_t satp, uint32_t mstatus, int
         goto page_fault; /* misaligned superpage */
     uint32_t want = PTE_A | (access == PYHV_ACC_WRITE ? PTE_D : 0);
     if ((pte & want) != want) {
+        pte |= want;
         if (update_ad) {
-            uint8_t *p = guest_ptr(vm, pte_addr, 4);
-            pte |= want;
+            /* The A/D store is a write at stage 2 (as in the H extension): a shared
+             * (copy-on-write) page-table frame is copied first, never written. */
+            uint32_t epa, s2perms;
+            int s2 = stage2(vm, pte_addr, PYHV_ACC_WRITE, 1, &epa, &s2perms);
+            uint8_t *p = s2 == 0 && (s2perms & PROT_W) ? guest_ptr(vm, pte_addr, 4) : NULL;
             if (p)
                 memcpy(p, &pte, 4);
-        } else {
-            pte |= want;
         }
     }
     uint64_t ppn = pte >> 10;
@@ -302,6 +304,13 @@ bool tlb_fill(uc_engine *u, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *e, v
         goto refuse;
     uint32_t before = v->vm->frames_owned;
     int s2 = stage2(v->vm, t.gpa, access, demand, &epa, &s2perms);
+    if (v->vm->cow_breaks != v->cow_seen) {
+        /* A shared frame was copied (by this access or by the walk's A/D store): other
+         * TLB entries may still name the old copy, so flush before the next block. */
+        v->cow_seen = v->vm->cow_breaks;
+        v->flush_pending = 1;
+        v->next_event = 0;
+    }
     if (s2 == STAGE2_OOM) {
         v->fault_cause = OOM_RETRY;
         v->fault_page = (uint32_t)vaddr;
@@ -319,6 +328,10 @@ bool tlb_fill(uc_engine *u, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *e, v
         t.cause = (int32_t)fault_cause(access, false);
         goto refuse;
     }
+    if (priv == 3 && (mstatus & MSTATUS_MPRV))
+        /* Unicorn keys its TLB by privilege only: an M fetch (untranslated) and an MPRV
+         * data access (translated at MPP) must not serve each other from one entry. */
+        perms &= access == PYHV_ACC_FETCH ? PROT_X : (PROT_R | PROT_W);
     e->paddr = epa;
     e->perms = perms;
     trace_event(v, PYHV_TRACE_MMU, (uint32_t)access, (uint32_t)vaddr, epa, (uint32_t)priv, perms);

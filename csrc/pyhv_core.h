@@ -111,6 +111,8 @@ struct pyhv_vcpu {
     uint32_t fault_page;
     uint32_t identity_fill; /* tlb_fill maps engine addresses onto themselves (TB invalidation) */
     uint32_t page0_ok;      /* a real fetch from page 0 is under way (see tlb_fill) */
+    uint32_t cow_seen;      /* vm->cow_breaks when this vCPU last flushed for them */
+    uint32_t flush_pending; /* flush the TLB at the next block boundary */
     uint32_t resume_ok;     /* UC_ERR_EXCEPTION expected (trap entered from INSN_INVALID) */
     uint32_t badaddr_off;   /* offset of env->badaddr in a saved context (Unicorn-mode faults) */
     void *ctx;              /* uc_context for badaddr reads */

@@ -176,6 +176,10 @@ static void hook_block(uc_engine *u, uint64_t address, uint32_t size, void *data
         uc.emu_stop(u);
         return;
     }
+    if (v->flush_pending) {
+        v->flush_pending = 0;
+        pyhv_vcpu_flush_tlb(v);
+    }
     timer_rearm(v);
     if ((v->vmip || v->slines_dirty) && interrupts_check(v, pc))
         return; /* the block is skipped: the handler (or this block again) runs next */
@@ -241,6 +245,10 @@ int pyhv_vcpu_run(struct pyhv_vcpu *v, uint64_t budget)
         /* Interrupts due at entry are taken here: a PC write from the block hook
          * of the first block after emu_start is not honoured (measured), and the
          * engine delivers S-level interrupts when it starts. */
+        if (v->flush_pending) {
+            v->flush_pending = 0;
+            pyhv_vcpu_flush_tlb(v);
+        }
         timer_rearm(v);
         if (v->slines_dirty)
             apply_slines(v);

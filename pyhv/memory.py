@@ -102,12 +102,30 @@ class GuestMemory:
         self.c.ram_frames = self.nframes
         self.c.s2 = ffi.cast("uint32_t *", ffi.from_buffer(self.s2))
         self.c.frame_limit = self.nframes if frame_limit is None else int(frame_limit)
+        self.pinned = False  # frames fixed for good (Unicorn-MMU mode maps them into the engine once)
         self.write_listeners = []  # callables(hfn, nframes): drop translated code
         self.tlb_listeners = []  # callables(): stage 2 changed, flush TLBs
 
     # ---- stage 2 -------------------------------------------------------
+    def _check_unpinned(self) -> None:
+        if self.pinned:
+            raise ConfigError("this VM's frames are pinned (Unicorn-MMU mode): they cannot be released, shared or moved")
+
+    def check_window(self, base: int, size: int) -> None:
+        """A device or ROM window must not cover RAM, the pool's engine addresses, or another window."""
+        lo, hi = self.pool.engine_base, self.pool.engine_base + self.pool.size_bytes
+        if base < hi and lo < base + size:
+            raise ConfigError(f"window 0x{base:x}+0x{size:x} overlaps the frame pool's engine addresses")
+        if base < self.ram_base + self.size_bytes and self.ram_base < base + size:
+            raise ConfigError(f"window 0x{base:x}+0x{size:x} overlaps guest RAM")
+        for i in range(self.c.nwindows):
+            w = self.c.windows[i]
+            if base < w.base + w.size and w.base < base + size:
+                raise ConfigError(f"window 0x{base:x}+0x{size:x} overlaps the window at 0x{w.base:x}")
+
     def add_window(self, base: int, size: int, perms: int) -> None:
         """Identity-map [base, base+size) of guest-physical space (ROM, MMIO)."""
+        self.check_window(base, size)
         n = self.c.nwindows
         if n >= lib.PYHV_MAX_WINDOWS:
             raise ConfigError("too many device windows")
@@ -145,6 +163,7 @@ class GuestMemory:
 
     def release(self, gfn: int) -> None:
         """Give guest frame gfn back to the pool (scrubbed); the next touch is demand-zero."""
+        self._check_unpinned()
         hfn = self.frame(gfn, allocate=False)
         if hfn is None:
             return
@@ -160,6 +179,8 @@ class GuestMemory:
         """Page sharing (KSM): other's guest frame other_gfn becomes this VM's frame gfn,
         both mapped read-only; the first write to either side gets a private copy.
         The caller has checked the contents are equal (or wants other to see them)."""
+        self._check_unpinned()
+        other._check_unpinned()
         if other.pool is not self.pool:
             raise ValueError("VMs on different pools cannot share frames")
         hfn = self.frame(gfn)
@@ -178,6 +199,7 @@ class GuestMemory:
 
     def remap(self, src_gfn: int, dst_gfn: int) -> None:
         """Move the frame behind guest frame src_gfn to dst_gfn (src becomes untouched RAM)."""
+        self._check_unpinned()
         if src_gfn == dst_gfn:
             return
         if self.frame(dst_gfn, allocate=False) is not None:

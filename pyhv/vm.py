@@ -42,6 +42,7 @@ class VM:
         self.memory.tlb_listeners.append(self._flush_tlbs)
         if mmu == "unicorn":
             self._map_ram_identity()
+            self.memory.pinned = True  # its engine maps every frame for good: none may change hands
 
     @property
     def cpu(self) -> VCpu:
@@ -72,9 +73,10 @@ class VM:
         for other_base, other in self.devices:
             if base < other_base + max(other.SIZE, 4096) and other_base < base + size:
                 raise ConfigError(f"device {device.name} at 0x{base:x} overlaps {other.name} at 0x{other_base:x}")
-        self.memory.add_window(base, size, 1 | 2)  # R|W, never executable
+        self.memory.check_window(base, size)
         for cpu in self.vcpus:
             cpu.map_device(base, device)
+        self.memory.add_window(base, size, 1 | 2)  # R|W, never executable; only once the device is there
         self.devices.append((base, device))
 
     def add_clint(self) -> None:
@@ -92,6 +94,7 @@ class VM:
         """Read + execute-only memory at `base` (the BIOS); guest stores to it are access faults."""
         if len(data) > size:
             raise ConfigError(f"ROM image of {len(data)} bytes does not fit in {size} bytes")
+        self.memory.check_window(base, size)
         self.rom = np.zeros(size, dtype=np.uint8)
         self.rom[: len(data)] = np.frombuffer(bytes(data), dtype=np.uint8)
         self.memory.add_window(base, size, 1 | 4)
@@ -128,6 +131,12 @@ class VM:
 
     def close(self) -> None:
         """Return every frame to the pool (scrubbed)."""
+        if self.memory.pinned:  # Unicorn-MMU mode: the engines let go of RAM first
+            for cpu in self.vcpus:
+                for begin, end, _ in list(cpu.uc.mem_regions()):
+                    if self.memory.ram_base <= begin < self.memory.ram_base + self.memory.size_bytes:
+                        cpu.uc.mem_unmap(begin, end - begin + 1)
+            self.memory.pinned = False
         self.memory.release_all()
 
     ram_base = property(lambda self: self.memory.ram_base)

@@ -13,12 +13,6 @@ pytestmark = pytest.mark.isolation
 RAM = iso.RAM_BASE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: csrc/mmu.c writes A/D bits through guest_ptr into copy-on-write "
-    "frames, so a walk in one VM changes a page of another (test_stage2_vms keeps "
-    "WALK_SHARED_FRAMES = False until fixed)",
-)
 def test_walk_does_not_set_ad_bits_in_a_shared_frame():
     pool = FramePool(size_mib=1)
     a, b = GuestMemory(pool, 0.0625), GuestMemory(pool, 0.0625)
@@ -43,13 +37,6 @@ def test_walk_through_a_shared_frame_matches_the_python_twin():
     iso.check_isolation(pool, [a, b])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=iso.IsolationError,
-    reason="bug: VM.add_device adds the stage-2 window before mapping the device and nothing "
-    "refuses a base inside the frame pool's engine range, so a failed add_device leaves "
-    "a window through which the guest reads every VM's frames",
-)
 def test_device_window_cannot_cover_the_frame_pool():
     from pyhv.devices.virtio_mmio import EmptySlot
     from pyhv.errors import PyhvError
@@ -64,30 +51,25 @@ def test_device_window_cannot_cover_the_frame_pool():
     iso.check_isolation(pool, [victim, vm])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a VM(mmu='unicorn') maps its frames into its engine once "
-    "(VM._map_ram_identity); release/share_into/remap do not reach that mapping, so the "
-    "guest keeps reading and writing frames that now belong to another VM",
-)
-def test_unicorn_mmu_vm_loses_released_frames():
+def test_unicorn_mmu_vm_frames_are_pinned():
+    """Found by the suite: a VM(mmu="unicorn") maps its frames into its engine once, so
+    releasing, sharing or moving one would leave the guest a frame another VM then owns.
+    Such frames are pinned: those operations refuse, and close() unmaps before freeing."""
+    from pyhv.errors import ConfigError
+
     pool = FramePool(size_mib=1)
-    vm = VM(pool, mem_size_mib=0.0625, mmu="unicorn")
-    vm.load(RAM, bytes.fromhex("03a5050073001000"))  # lw a0, 0(a1); ebreak
-    vm.memory.release(5)
-    other = VM(pool, mem_size_mib=0.0625)
-    other.write_phys(RAM, b"SECRET!!")
-    vm.cpu.pc, vm.cpu.ebreak_exits, vm.cpu["a1"] = RAM, True, RAM + 0x5000
-    vm.cpu.run(100)
-    assert vm.cpu["a0"] == 0
+    vm, other = VM(pool, mem_size_mib=0.0625, mmu="unicorn"), VM(pool, mem_size_mib=0.0625)
+    other.write_phys(RAM, b"x")
+    for attempt in (lambda: vm.memory.release(5), lambda: vm.memory.remap(5, 6),
+                    lambda: vm.memory.share_into(other.memory, 1, 1), lambda: other.memory.share_into(vm.memory, 0, 1)):
+        with pytest.raises(ConfigError, match="pinned"):
+            attempt()
+    free = pool.frames_free
+    vm.close()
+    assert pool.frames_free == free + 16
+    iso.check_isolation(pool, [other])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: with mstatus.MPRV = 1 an M-mode load hits the TLB entry the M-mode "
-    "fetch of the same page filled (Unicorn's QEMU keys the TLB by priv, not by MPRV/MPP), so it "
-    "is not translated through satp at MPP's privilege (csrc/mmu.c tlb_fill)",
-)
 def test_mprv_load_does_not_reuse_a_fetch_tlb_entry(programs):
     pool = FramePool(size_mib=2)
     vm = VM(pool, mem_size_mib=1)
