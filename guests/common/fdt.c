@@ -1,6 +1,7 @@
 /* fdt.c: a tiny read-only walker for the flattened device tree the BIOS
- * passes in a1 (Devicetree Specification v0.4, chapter 5).  main.c asks it for
- * the RAM size, the bootargs and where the UART, PLIC and virtio devices are.
+ * passes in a1 (Devicetree Specification v0.4, chapter 5).  Shared by the guests
+ * (guests/hello, guests/tinyos/kernel): each builds it with its own defs.h on the
+ * include path, which supplies the types, strlen/strncmp and these prototypes.
  *
  * A node is named by the offset of its FDT_BEGIN_NODE token in the
  * structure block.  Every read is bounds-checked against that block, so a
