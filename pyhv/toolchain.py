@@ -105,7 +105,7 @@ def _hello_image(out: Path, built: Mapping[str, Path]) -> None:
 TINYOS_ULIB = tuple(f"guests/tinyos/user/{name}" for name in ("crt0.S", "usys.c", "ulib.c", "printf.c", "malloc.c"))
 TINYOS_USER_PROGRAMS = (
     "init", "sh", "ls", "cat", "echo", "mkdir", "rm", "ps", "kill", "sleep", "hostname", "uname", "free",
-    "uptime", "poweroff", "reboot", "hog", "memhog", "forkbomb", "fault", "true", "osbench",
+    "uptime", "poweroff", "reboot", "hog", "memhog", "forkbomb", "fault", "true", "osbench", "secret", "scanmem",
 )  # fmt: skip
 
 

@@ -88,7 +88,7 @@ def test_a_faulting_program_is_killed_and_the_shell_goes_on(how, cause):
 
 
 def test_a_cpu_hog_is_preempted_and_can_be_killed():
-    rc, out, _ = session("hog &\nps\nkill 4\nps\npoweroff\n")
+    rc, out, _ = session("hog &\nsleep 50\nps\nkill 4\nps\npoweroff\n")
     assert rc == 0
     assert re.search(r"^4\s+\d+\s+(RUNNABLE|RUNNING)\s+hog", out, re.MULTILINE)
     assert len(re.findall(r"^\d+\s+\d+\s+\w+\s+hog\s", out, re.MULTILINE)) == 1  # in the first ps only
@@ -113,3 +113,29 @@ def test_same_input_same_output():
 def test_reboot():
     rc, out, _ = session("reboot\n", extra=("--no-reboot",))
     assert rc == 0 and "tinyos# " in out
+
+
+def test_same_input_same_instruction_count():
+    from pyhv.console import Console
+    from pyhv.machine import Machine, MachineConfig
+
+    class Feed:
+        def __init__(self, data):
+            self.data = bytearray(data)
+
+        def has_input(self):
+            return bool(self.data)
+
+        def take(self, n):
+            out, self.data[:n] = bytes(self.data[:n]), b""
+            return out
+
+    runs = []
+    for _ in range(2):
+        sink = __import__("io").BytesIO()
+        m = Machine(MachineConfig(image=str(TINYOS), snapshot=True), console=Console(output=sink))
+        m.uart.line = Feed(b"echo x | cat\nls /bin\npoweroff\n")
+        assert m.run() == 0
+        runs.append((m.insns_total, sink.getvalue()))
+        m.close()
+    assert runs[0] == runs[1]

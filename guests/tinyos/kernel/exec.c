@@ -106,7 +106,8 @@ int kexec(char *path, char **argv)
     safestrcpy(p->name, last, sizeof p->name);
     pagetable_t old = p->pagetable;
     p->pagetable = pt;
-    p->sz = p->heap_base = sz;
+    /* The heap starts on a fresh page: the last segment's page may be read-only text. */
+    p->sz = p->heap_base = PGROUNDUP(sz);
     p->pages = uvmpages(pt);
     struct trapframe *tf = p->trapframe;
     memset(tf, 0, sizeof *tf);
