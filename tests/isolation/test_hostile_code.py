@@ -115,6 +115,8 @@ def test_hostile_code_stays_in_its_pages(programs, user_run, data):
     (count,) = struct.unpack("<I", vm.read_phys(RESULTS + P_COUNT, 4))
     (mcause,) = struct.unpack("<I", vm.read_phys(RESULTS + P_MCAUSE, 4))
     assert mcause == 0 or not user_run, "a U-mode trap reached M"
+    if not user_run:
+        return  # S-mode code may write the results page itself: its records prove nothing
     for k in range(min(count, 60)):
         cause, epc, tval, _ = struct.unpack("<4I", vm.read_phys(RESULTS + 16 * k, 16))
         assert cause in GUEST_EXCEPTIONS, (cause, epc, tval)

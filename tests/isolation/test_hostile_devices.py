@@ -39,6 +39,24 @@ DESC, AVAIL, USED, INDIRECT, BUFS = RAM + 0x1000, RAM + 0x2000, RAM + 0x3000, RA
 VM_MIB, NUM = 0.25, 8
 
 
+_open_backends = []  # the previous example's disk, closed even when that example failed midway
+
+
+@pytest.fixture(autouse=True)
+def _close_backends():
+    yield
+    while _open_backends:
+        _open_backends.pop().close()
+
+
+def _backend(disk):
+    while _open_backends:
+        _open_backends.pop().close()
+    backend = DiskBackend(disk, snapshot=True)
+    _open_backends.append(backend)
+    return backend
+
+
 @pytest.fixture(scope="module")
 def disk(tmp_path_factory):
     path = tmp_path_factory.mktemp("disk") / "disk.img"
@@ -102,7 +120,7 @@ def test_malformed_descriptor_chains(disk, data):
                                  max_size=8), label="headers")  # fmt: skip
     table = [(INDIRECT, 16 * data.draw(st.integers(0, 17)), 4, 0) if indirect and i == 0 else d
              for i, d in enumerate(table)]  # fmt: skip
-    backend = DiskBackend(disk, snapshot=True)
+    backend = _backend(disk)
     dev = VirtioBlk(backend, vm.memory, queue_num_max=NUM)
     vm.add_device(lib.PYHV_VIRTIO0_BASE, dev)
     _driver_up(dev, indirect)
@@ -121,12 +139,11 @@ def test_malformed_descriptor_chains(disk, data):
     assert not iso.changed_pages(before_nb, iso.ram_image(neighbour))
     writable = {(USED - RAM) >> 12}
     for a, n, f, _ in table + (itable if indirect else []):
-        if f & 2 and RAM <= a < RAM + (VM_MIB * (1 << 20)):
-            end = min(a + n, RAM + int(VM_MIB * (1 << 20)))
-            writable |= set(range((a - RAM) >> 12, ((end - 1 - RAM) >> 12) + 1))
+        lo, hi = max(a, RAM), min(a + n, RAM + int(VM_MIB * (1 << 20)))  # the part of the buffer in RAM
+        if f & 2 and lo < hi:
+            writable |= set(range((lo - RAM) >> 12, ((hi - 1 - RAM) >> 12) + 1))
     changed = set(iso.changed_pages(before, iso.ram_image(vm)))
     assert changed <= writable, sorted(changed - writable)
-    backend.close()
 
 
 def _board(vm):
@@ -187,7 +204,7 @@ def test_random_mmio_from_a_guest(code, bases):
 def test_random_register_accesses_to_every_device(disk, ops):
     """Every access a window can receive, straight into the device models: none raises."""
     pool, vm, neighbour = _vms()
-    backend = DiskBackend(disk, snapshot=True)
+    backend = _backend(disk)
     devices = [
         VirtioBlk(backend, vm.memory),
         EmptySlot(),
@@ -206,4 +223,3 @@ def test_random_register_accesses_to_every_device(disk, ops):
     assert status & ~(ACKNOWLEDGE | DRIVER | DRIVER_OK | FEATURES_OK | DEVICE_NEEDS_RESET | 0x80) == 0
     iso.check_isolation(pool, [vm, neighbour])
     assert not iso.changed_pages(before_nb, iso.ram_image(neighbour))
-    backend.close()
