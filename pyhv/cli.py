@@ -196,12 +196,37 @@ def _run(args) -> int:
         while not done.wait(args.interval):
             print(format_table(host.stats(), time.monotonic() - t0) + "\n", file=sys.stderr, flush=True)
 
-    if not args.attach:
+    def rich_table(live, rich_table_cls):
+        while not done.wait(args.interval):
+            stats, elapsed = host.stats(), time.monotonic() - t0
+            t = rich_table_cls(title=f"pyhv run: {len(stats)} VMs, {elapsed:.1f} s")
+            header, *rows = format_table(stats, elapsed).splitlines()
+            for name in header.split():
+                t.add_column(name, justify="right" if name not in ("VM", "STATE") else "left")
+            for row in rows:
+                t.add_row(*row.split(maxsplit=len(header.split()) - 1))
+            live.update(t)
+
+    live = None
+    if not args.attach and sys.stderr.isatty():
+        try:  # rich is optional (pip install rich): a live-updating table in a terminal
+            from rich.console import Console as RichConsole
+            from rich.live import Live
+            from rich.table import Table
+
+            live = Live(console=RichConsole(stderr=True), refresh_per_second=4)
+            live.start()
+            threading.Thread(target=rich_table, args=(live, Table), daemon=True).start()
+        except ImportError:
+            live = None
+    if not args.attach and live is None:
         threading.Thread(target=table, daemon=True).start()
     try:
         stats = host.run(timeout_s=args.timeout, until=args.until)
     finally:
         done.set()
+        if live is not None:
+            live.stop()
         host.close()
     print(format_table(stats, time.monotonic() - t0), file=sys.stderr)
     if args.timeout and any(s["state"] not in ("done", "idle") for s in stats.values()):
