@@ -134,7 +134,7 @@ TARGETS: tuple[Target, ...] = (
             )
         ),  # fmt: skip
         linker_script="firmware/bios.ld",
-        flags=("-Os", "-Wall", "-Wextra", "-Werror", "-I", "guests/hello"),
+        flags=("-Os", "-Wall", "-Wextra", "-Werror", "-I", "guests/hello", "-I", "guests/common"),
         output="firmware/bios.bin",
     ),
     _test_program("compute"),
@@ -161,7 +161,7 @@ TARGETS: tuple[Target, ...] = (
         linker_script="guests/hello/kernel.ld",
         # -Os keeps the kernel's text in three pages, so the boot transcript's
         # "loaded kernel: 16384 bytes" holds with the balloon driver in (-O2 needs four).
-        flags=("-Os", "-Wall", "-Wextra", "-Werror", "-I", "guests/hello"),
+        flags=("-Os", "-Wall", "-Wextra", "-Werror", "-I", "guests/hello", "-I", "guests/common"),
         output="guests/hello.img",
         post=_hello_image,
     ),
@@ -176,7 +176,8 @@ TARGETS: tuple[Target, ...] = (
             + ["guests/common/fdt.c"]
         ),
         linker_script="guests/tinyos/kernel/kernel.ld",
-        flags=("-O2", "-Wall", "-Werror", "-I", "guests/tinyos/include", "-I", "guests/tinyos/kernel"),
+        flags=("-O2", "-Wall", "-Werror", "-I", "guests/tinyos/include", "-I", "guests/tinyos/kernel", "-I",
+               "guests/common"),
         output="guests/tinyos/build/kernel.bin",
         committed=False,
     ),

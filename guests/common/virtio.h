@@ -1,9 +1,10 @@
 /* virtio.h: the virtio-mmio transport and split virtqueue layouts, the
  * block device's request format and the balloon's configuration (Virtio 1.1:
  * 4.2.2 MMIO registers, 2.1 status, 2.7 split virtqueues, 5.2.6 block
- * requests, 5.5 traditional memory balloon). */
-#ifndef HELLO_VIRTIO_H
-#define HELLO_VIRTIO_H
+ * requests, 5.5 traditional memory balloon).  Shared by the guests (hello,
+ * tinyos); types.h comes from the including guest's own folder. */
+#ifndef GUESTS_VIRTIO_H
+#define GUESTS_VIRTIO_H
 
 #include "types.h"
 
