@@ -55,7 +55,7 @@ class Tracer:
         except ImportError:
             from pyhv.errors import ConfigError
 
-            raise ConfigError("-d in_asm needs capstone: pip install capstone") from None
+            raise ConfigError("-d in_asm needs capstone: pip install 'pyhv[debug]'") from None
         import unicorn
 
         md = capstone.Cs(capstone.CS_ARCH_RISCV, capstone.CS_MODE_RISCV32)
