@@ -123,7 +123,7 @@ def test_bios_bad_kernel_checksum(tmp_path):
 def test_bios_bad_header_checksum(tmp_path):
     data = bytearray(HELLO.read_bytes())
     data[lib.PYHV_BOOT_OFF_ENTRY] ^= 4
-    status, text, _ = boot(tmp_path, _disk(tmp_path, bytes(data)))
+    status, _text, _ = boot(tmp_path, _disk(tmp_path, bytes(data)))
     assert status == lib.PYHV_BIOS_ERR_BAD_CRC
 
 

@@ -18,7 +18,7 @@ def records(vm, n):
 
 
 def test_registers_and_csrs_by_name(boot):
-    vm, cpu = boot("compute")
+    _vm, cpu = boot("compute")
     cpu["a0"] = 0x1234_5678
     assert cpu["x10"] == cpu["a0"] == 0x1234_5678
     cpu["zero"] = 5
@@ -68,7 +68,7 @@ def test_s_external_interrupt_raised_by_the_host(boot, programs):
 
 
 def test_masked_line_stays_pending(boot):
-    vm, cpu = boot("sirq")
+    _vm, cpu = boot("sirq")
     cpu.run(1_000)
     cpu["sstatus"] = cpu["sstatus"] & ~0x2  # SIE off
     cpu.set_irq(9, True)
@@ -94,7 +94,7 @@ def test_a_device_bug_surfaces_as_an_error_not_a_crash(boot):
 
 
 def test_request_exit_from_another_thread(boot):
-    vm, cpu = boot("sirq")
+    _vm, cpu = boot("sirq")
     timer = threading.Timer(0.05, cpu.request_exit)
     timer.start()
     t0 = time.perf_counter()
@@ -117,7 +117,7 @@ def test_budget_slices_are_deterministic(boot):
 
 
 def test_trap_vector_that_faults_is_a_fatal_exit(boot):
-    vm, cpu = boot("compute")
+    _vm, cpu = boot("compute")
     cpu["mtvec"] = 0x4000_0000  # nothing there
     cpu.pc = 0x4000_0000
     ex = cpu.run(10_000)
@@ -148,6 +148,6 @@ def test_uart_status_polls_are_served_in_c(boot, programs):
 def test_code_rewritten_through_another_virtual_address_runs_in_its_new_form(boot, mmu):
     """smc.S: a function run at VA 0x40000000, rewritten through the identity mapping of
     its frame (a writable TLB entry for it existed before any code), then fence.i."""
-    vm, cpu = boot("smc", mmu=mmu)
+    _vm, cpu = boot("smc", mmu=mmu)
     assert cpu.run(1_000_000).reason == "breakpoint"
     assert (cpu["s1"], cpu["s2"]) == (1, 2)
