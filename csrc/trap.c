@@ -102,10 +102,9 @@ static bool emulate_counter(struct pyhv_vcpu *v, uint32_t insn, uint32_t priv)
     uint32_t funct3 = (insn >> 12) & 7, rs1 = (insn >> 15) & 31, csr = insn >> 20;
     if ((insn & 0x7f) != 0x73 || !(funct3 == 2 || funct3 == 3 || funct3 == 6 || funct3 == 7) || rs1 != 0)
         return false;
-    uint32_t idx = csr & 0x7f;
     if ((csr & ~0x80u) < 0xc00 || (csr & ~0x80u) > 0xc02)
         return false;
-    idx = csr & 3;
+    uint32_t idx = csr & 3;
     if (priv < 3 && !((csr_get(v->uc, UC_RISCV_REG_MCOUNTEREN) >> idx) & 1))
         return false;
     if (priv == 0 && !((csr_get(v->uc, UC_RISCV_REG_SCOUNTEREN) >> idx) & 1))

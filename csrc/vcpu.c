@@ -307,13 +307,9 @@ int pyhv_vcpu_translate(struct pyhv_vcpu *v, uint32_t vaddr, int access, uint64_
     struct pyhv_translation t;
     uint32_t priv = reg_get(u, UC_RISCV_REG_PRIV);
     uint32_t mstatus = csr_get(u, UC_RISCV_REG_MSTATUS), satp = csr_get(u, UC_RISCV_REG_SATP);
-    if (v->mmu_mode == PYHV_MMU_UNICORN) {
-        /* Unicorn's walker: the engine's own notion of the page (no A/D side effects here). */
-        if (pyhv_sv32_translate(v->vm, satp, mstatus, (int)priv, vaddr, access, 0, &t) < 0)
-            return -(int)t.cause - 1;
-    } else if (pyhv_sv32_translate(v->vm, satp, mstatus, (int)priv, vaddr, access, 0, &t) < 0) {
+    /* The same walk in both MMU modes, without A/D side effects (a host-side look). */
+    if (pyhv_sv32_translate(v->vm, satp, mstatus, (int)priv, vaddr, access, 0, &t) < 0)
         return -(int)t.cause - 1;
-    }
     *gpa = t.gpa | (vaddr & 0xfff);
     return 0;
 }

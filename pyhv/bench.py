@@ -238,26 +238,13 @@ def bench_density(scale: float = 1.0, max_vms: int = 600) -> dict:
 TINYOS = Path(__file__).resolve().parent.parent / "guests" / "tinyos.img"
 
 
-class _Feed:
-    """Console input that is all there from the start (the UART pulls it as the guest reads)."""
-
-    def __init__(self, data: bytes):
-        self.data = bytearray(data)
-
-    def has_input(self) -> bool:
-        return bool(self.data)
-
-    def take(self, n: int) -> bytes:
-        out = bytes(self.data[:n])
-        del self.data[:n]
-        return out
 
 
 def bench_os(scale: float = 1.0) -> dict:
     """tinyos: boot_insns and boot_ms from reset to the first shell prompt; then osbench's
     getpid, fork+exec+wait and pipe ping-pong loops, in virtual time (the guest's uptime)
     and wall time (the host's clock around the same two output lines)."""
-    from pyhv.console import Console
+    from pyhv.console import Console, StaticInput
     from pyhv.machine import Machine, MachineConfig
 
     n_sys, n_fork, n_ctx = (max(10, int(k * scale)) for k in (20_000, 200, 2_000))
@@ -274,7 +261,7 @@ def bench_os(scale: float = 1.0) -> dict:
             prompt.update(insns=machine.insns_total, wall=time.perf_counter())
 
     sink.write = write
-    machine.uart.line = _Feed(script)
+    machine.uart.line = StaticInput(script)
     try:
         status = machine.run()
     finally:

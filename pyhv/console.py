@@ -125,6 +125,28 @@ class Console:
             return True
 
 
+class StaticInput:
+    """A serial line whose input is all there from the start (tests, benchmarks, notebooks):
+    the UART's `line` protocol, has_input() and take(n).  With it, what the guest reads does
+    not depend on host timing at all.
+
+    >>> line = StaticInput(b"ls\\n")
+    >>> line.take(1), line.has_input()
+    (b'l', True)
+    """
+
+    def __init__(self, data: bytes):
+        self.data = bytearray(data)
+
+    def has_input(self) -> bool:
+        return bool(self.data)
+
+    def take(self, n: int) -> bytes:
+        out = bytes(self.data[:n])
+        del self.data[:n]
+        return out
+
+
 class RawTerminal:
     """Context manager: the terminal in raw mode while the guest owns it."""
 

@@ -64,7 +64,7 @@ def test_a_guest_nothing_can_wake_is_reported(finish_img):
 
 
 def test_deterministic_output_and_instruction_count(finish_img, tmp_path):
-    from pyhv.console import Console
+    from pyhv.console import Console, StaticInput
     from pyhv.machine import Machine, MachineConfig
 
     counts = []
@@ -72,23 +72,13 @@ def test_deterministic_output_and_instruction_count(finish_img, tmp_path):
         out = tmp_path / "out"
         with open(out, "wb") as sink:
             machine = Machine(MachineConfig(image=finish_img, bios=None), console=Console(output=sink))
-            machine.uart.line = _Feed(b"xxp")
+            machine.uart.line = StaticInput(b"xxp")
             assert machine.run() == 0
             counts.append((machine.insns_total, out.read_bytes()))
             machine.close()
     assert counts[0] == counts[1] and counts[0][1] == b"cmd?\n?\n?\npass\n"
 
 
-class _Feed:
-    def __init__(self, data):
-        self.data = bytearray(data)
-
-    def has_input(self):
-        return bool(self.data)
-
-    def take(self, n):
-        out, self.data[:n] = bytes(self.data[:n]), b""
-        return out
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pyhv import image
+from pyhv.console import StaticInput
 from pyhv.errors import ConfigError
 from pyhv.host import GuestSpec, Host, load_config
 from pyhv.machine import Machine, MachineConfig
@@ -110,7 +111,7 @@ def test_a_guest_that_crashes_spins_or_faults_stops_nobody(images, tmp_path):
     hello = host.add(GuestSpec("hello", image=HELLO, mem_size_mib=16))
     host.add(spinner("spin", images))
     crash = host.add(GuestSpec("crash", image=images["finish"], bios=None, mem_size_mib=4))
-    crash.machine.uart.line = _Feed(b"z")  # finisher FAIL with code 0 -> status 1
+    crash.machine.uart.line = StaticInput(b"z")  # finisher FAIL with code 0 -> status 1
     greedy = host.add(GuestSpec("greedy", image=images["touch"], bios=None, mem_size_mib=64, mem_limit_mib=2))
     host.run(timeout_s=20, until="done")
     stats = host.stats()
@@ -122,16 +123,6 @@ def test_a_guest_that_crashes_spins_or_faults_stops_nobody(images, tmp_path):
     assert greedy_frames == 512
 
 
-class _Feed:
-    def __init__(self, data):
-        self.data = bytearray(data)
-
-    def has_input(self):
-        return bool(self.data)
-
-    def take(self, n):
-        out, self.data[:n] = bytes(self.data[:n]), b""
-        return out
 
 
 def test_idle_guests_cost_no_host_cpu():

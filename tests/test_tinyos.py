@@ -116,25 +116,15 @@ def test_reboot():
 
 
 def test_same_input_same_instruction_count():
-    from pyhv.console import Console
+    from pyhv.console import Console, StaticInput
     from pyhv.machine import Machine, MachineConfig
 
-    class Feed:
-        def __init__(self, data):
-            self.data = bytearray(data)
-
-        def has_input(self):
-            return bool(self.data)
-
-        def take(self, n):
-            out, self.data[:n] = bytes(self.data[:n]), b""
-            return out
 
     runs = []
     for _ in range(2):
         sink = __import__("io").BytesIO()
         m = Machine(MachineConfig(image=str(TINYOS), snapshot=True), console=Console(output=sink))
-        m.uart.line = Feed(b"echo x | cat\nls /bin\npoweroff\n")
+        m.uart.line = StaticInput(b"echo x | cat\nls /bin\npoweroff\n")
         assert m.run() == 0
         runs.append((m.insns_total, sink.getvalue()))
         m.close()

@@ -17,7 +17,7 @@ import pytest
 
 from pyhv import fdt, image, toolchain
 from pyhv._native import lib
-from pyhv.console import Console
+from pyhv.console import Console, StaticInput
 from pyhv.devices.uart16550 import UART16550
 from pyhv.devices.virtio_blk import DiskBackend, VirtioBlk
 from pyhv.devices.virtio_mmio import VirtioMMIODevice
@@ -45,18 +45,6 @@ def build_kernel(tmp_path, end: int = 0) -> bytes:
 KERNEL = b"\x73\x00\x10\x00" * 300  # ebreak...: the kernel for tests that stop at its entry
 
 
-class Feed:
-    """Console input for the UART, all there from the start."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = bytearray(data)
-
-    def has_input(self) -> bool:
-        return bool(self.data)
-
-    def take(self, n: int) -> bytes:
-        out, self.data[:n] = bytes(self.data[:n]), b""
-        return out
 
 
 class Run:
@@ -82,7 +70,7 @@ def boot(tmp_path):
             MachineConfig(image=str(path) if path else None, snapshot=True, **config), console=Console(output=out)
         )
         machines.append(m)
-        m.uart.line = Feed(input)
+        m.uart.line = StaticInput(input)
         if setup is not None:
             setup(m)
         status = m.run()
