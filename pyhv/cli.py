@@ -7,9 +7,11 @@ Exit status: 0 success, 1 pyhv error (one line on stderr), 2 usage error,
 import argparse
 import os
 import re
+import signal
 import sys
+import threading
 
-from pyhv.errors import PyhvError
+from pyhv.errors import PyhvError, Signalled
 
 TRACE_ITEMS = ("int", "mmu", "exits", "guest_errors", "in_asm")
 
@@ -294,8 +296,45 @@ def _fs(args) -> int:
     return 0
 
 
+# Signals that end a command: each unwinds the command's `finally` blocks (raw terminal
+# restored, disks closed) and the command exits 128 + signum (130 for SIGINT).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+
+
+def _on_stop_signal(signum, frame):
+    for s in STOP_SIGNALS:  # one stop: a second signal must not cut the clean-up short
+        signal.signal(s, signal.SIG_IGN)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Signalled(signum)
+
+
+def _say(message: str) -> None:
+    try:
+        print(message, file=sys.stderr, flush=True)
+    except OSError:  # the terminal hung up (SIGHUP): nobody is left to read it
+        pass
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    saved = {}
+    if threading.current_thread() is threading.main_thread():
+        saved = {s: signal.signal(s, _on_stop_signal) for s in STOP_SIGNALS}
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        _say("pyhv: interrupted")
+        return 128 + signal.SIGINT
+    except Signalled as e:
+        _say(f"pyhv: {e}")
+        return 128 + e.signum
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+
+
+def _dispatch(args) -> int:
     try:
         if args.command == "boot":
             return _boot(args)
@@ -317,9 +356,6 @@ def main(argv=None) -> int:
     except PyhvError as e:
         print(f"pyhv: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("pyhv: interrupted", file=sys.stderr)
-        return 130
     except Exception as e:  # a pyhv bug: still one line, unless asked for the traceback
         if os.environ.get("PYHV_DEBUG"):
             raise
