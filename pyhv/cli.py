@@ -5,6 +5,7 @@ Exit status: 0 success, 1 pyhv error (one line on stderr), 2 usage error,
 """
 
 import argparse
+import math
 import os
 import re
 import signal
@@ -18,6 +19,8 @@ TRACE_ITEMS = ("int", "mmu", "exits", "guest_errors", "in_asm")
 
 def memory_size_mib(text: str) -> int:
     """QEMU's -m: a number with an optional K/M/G suffix; a bare number is MiB."""
+    from pyhv._native import lib
+
     m = re.fullmatch(r"\s*(\d+)\s*([kKmMgG]?)[iI]?[bB]?\s*", text)
     if not m:
         raise argparse.ArgumentTypeError(f"invalid memory size {text!r} (examples: 128M, 1G, 64)")
@@ -25,7 +28,38 @@ def memory_size_mib(text: str) -> int:
     kib = value * {"K": 1, "M": 1024, "G": 1024 * 1024}[unit]
     if kib % 1024:
         raise argparse.ArgumentTypeError(f"memory size {text!r} is not a whole number of MiB")
+    max_mib = lib.PYHV_RAM_MAX_SIZE >> 20
+    if not 1 <= kib // 1024 <= max_mib:
+        raise argparse.ArgumentTypeError(f"memory size {text!r} is out of range (1M .. {max_mib // 1024}G)")
     return kib // 1024
+
+
+def harts(text: str) -> int:
+    """--smp: 1 to 8 harts (the CLINT's)."""
+    value = positive_int(text)
+    if value > 8:
+        raise argparse.ArgumentTypeError(f"{value} harts: the board has 1 to 8")
+    return value
+
+
+def address(text: str) -> int:
+    """A 32-bit guest-physical address: decimal, or 0x hex."""
+    try:
+        value = int(text.replace("_", ""), 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an address: {text!r} (example: 0x80200000)") from None
+    if not 0 <= value < 1 << 32:
+        raise argparse.ArgumentTypeError(f"address {text!r} is outside the 32-bit address space")
+    return value
+
+
+def kernel_command_line(text: str) -> str:
+    """--append: the DTB's /chosen/bootargs, a string the guest reads as text (UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # argv bytes that are not UTF-8 arrive as lone surrogates
+        raise argparse.ArgumentTypeError("the kernel command line is not valid UTF-8") from None
+    return text
 
 
 def trace_items(text: str) -> set:
@@ -51,8 +85,8 @@ def positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite positive number: {text!r}")
     return value
 
 
@@ -75,11 +109,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("-m", "--memory", type=memory_size_mib, default=128, metavar="SIZE",
                    help="guest RAM, with K/M/G suffix (default 128M)")
     b.add_argument("--bios", default=None, metavar="PATH|none", help="firmware for the ROM (default firmware/bios.bin)")
-    b.add_argument("--smp", type=positive_int, default=1, metavar="N", help="harts (1..8), interleaved on one thread")
+    b.add_argument("--smp", type=harts, default=1, metavar="N", help="harts (1..8), interleaved on one thread")
     b.add_argument("--drive", action="append", default=[], metavar="FILE", help="another raw disk (repeatable)")
     b.add_argument("--snapshot", action="store_true", help="never write to the disk images (throw-away overlay)")
     b.add_argument("--balloon", action="store_true", help="add a virtio-balloon device after the disks")
-    b.add_argument("--append", default="", metavar="ARGS", help="kernel command line (DTB /chosen/bootargs)")
+    b.add_argument("--append", type=kernel_command_line, default="", metavar="ARGS", help="kernel command line (DTB /chosen/bootargs)")
     b.add_argument("--max-insns", type=positive_int, metavar="N", help="stop with status 124 after N instructions")
     b.add_argument("--timeout", type=positive_float, metavar="SECONDS", help="stop with status 124 after SECONDS")
     b.add_argument("-d", dest="trace", type=trace_items, default=set(), metavar="ITEMS",
@@ -94,8 +128,8 @@ def _parser() -> argparse.ArgumentParser:
     k = sub.add_parser("mkimage", help="build a boot disk image from a kernel binary")
     k.add_argument("kernel", metavar="KERNEL", help="flat kernel binary")
     k.add_argument("-o", "--output", required=True, metavar="IMAGE")
-    k.add_argument("--load", type=lambda s: int(s, 0), default=None, metavar="ADDR", help="load address (default 0x80200000)")
-    k.add_argument("--entry", type=lambda s: int(s, 0), default=None, metavar="ADDR", help="entry (default: load address)")
+    k.add_argument("--load", type=address, default=None, metavar="ADDR", help="load address (default 0x80200000)")
+    k.add_argument("--entry", type=address, default=None, metavar="ADDR", help="entry (default: load address)")
     k.add_argument("--fs", metavar="FILE", help="file-system blob to append")
     k.add_argument("--root", metavar="DIR", help="build a tinyfs file system from the tree DIR (pyhv/tinyfs.py)")
     k.add_argument("--size-mib", type=positive_int, default=8, metavar="N", help="with --root: file-system size (default 8)")
@@ -341,7 +375,9 @@ def _dispatch(args) -> int:
         if args.command == "info":
             from pyhv import image
 
-            print(image.describe(args.image))
+            print(image.describe(args.image), flush=True)
+            if not image.kernel_crc_ok(args.image, image.read_header(args.image)):
+                raise PyhvError(f"{args.image}: kernel checksum mismatch (the BIOS will refuse to load it)")
             return 0
         if args.command == "run":
             return _run(args)
