@@ -97,8 +97,41 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def host_guest(text: str) -> tuple[str, str]:
+    """--add HOST:GUEST: a host path and the absolute path it gets in the guest's file system."""
+    host, sep, guest = text.rpartition(":")
+    if not sep or not host or not guest.startswith("/"):
+        raise argparse.ArgumentTypeError(f"expected HOST:GUEST with an absolute GUEST path, e.g. hello.txt:/hello.txt; got {text!r}")
+    return host, guest
+
+
+def _version() -> str:
+    import importlib.metadata
+    import platform
+
+    import unicorn
+
+    try:
+        version = importlib.metadata.version("pyhv")
+    except importlib.metadata.PackageNotFoundError:
+        version = "(not installed)"
+    return f"pyhv {version} (unicorn {unicorn.__version__}, Python {platform.python_version()})"
+
+
+class _Version(argparse.Action):
+    """--version, computed only when asked (it imports unicorn)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="print pyhv's version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(_version())
+        parser.exit(0)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="pyhv", description="A type-2 hypervisor for RISC-V rv32 guests, in Python + C.")
+    p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -125,14 +158,21 @@ def _parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="print the boot header and layout of an image")
     i.add_argument("image", metavar="IMAGE")
 
-    k = sub.add_parser("mkimage", help="build a boot disk image from a kernel binary")
-    k.add_argument("kernel", metavar="KERNEL", help="flat kernel binary")
+    k = sub.add_parser("mkimage", help="build a boot disk image from a kernel binary, or a tinyos image with your files",
+                       description="Build a boot disk: KERNEL (a flat binary) and an optional file system, or with "
+                       "--tinyos the tinyos kernel and its root file system (shell and commands in /bin) with the "
+                       "files of --root and --add on top.")
+    k.add_argument("kernel", nargs="?", metavar="KERNEL", help="flat kernel binary (not with --tinyos)")
     k.add_argument("-o", "--output", required=True, metavar="IMAGE")
+    k.add_argument("--tinyos", action="store_true", help="the tinyos kernel and base root file system shipped with pyhv")
+    k.add_argument("--add", action="append", type=host_guest, default=[], metavar="HOST:GUEST",
+                   help="put the host file (or directory tree) HOST at GUEST in the file system (repeatable)")
     k.add_argument("--load", type=address, default=None, metavar="ADDR", help="load address (default 0x80200000)")
     k.add_argument("--entry", type=address, default=None, metavar="ADDR", help="entry (default: load address)")
     k.add_argument("--fs", metavar="FILE", help="file-system blob to append")
     k.add_argument("--root", metavar="DIR", help="build a tinyfs file system from the tree DIR (pyhv/tinyfs.py)")
-    k.add_argument("--size-mib", type=positive_int, default=8, metavar="N", help="with --root: file-system size (default 8)")
+    k.add_argument("--size-mib", type=positive_int, default=8, metavar="N",
+                   help="with --root, --add or --tinyos: file-system size (default 8)")
 
     fs = sub.add_parser("fs", help="list and extract files of a tinyfs image")
     fs_sub = fs.add_subparsers(dest="fs_command", metavar="ACTION", parser_class=_Parser)
@@ -274,27 +314,57 @@ def _run(args) -> int:
 def _mkimage(args) -> int:
     from pathlib import Path
 
-    from pyhv import image
+    from pyhv import image, tinyfs
     from pyhv._native import lib
 
-    if args.fs and args.root:
-        raise PyhvError("mkimage: --fs and --root are exclusive")
-    try:
-        kernel = Path(args.kernel).read_bytes()
-        fs = Path(args.fs).read_bytes() if args.fs else b""
-    except OSError as e:
-        raise PyhvError(f"cannot read {e.filename}: {e.strerror}") from None
-    if args.root:
-        from pyhv import tinyfs
-
-        fs = tinyfs.build(tinyfs.from_directory(args.root), size_blocks=args.size_mib * 1024 * 1024 // tinyfs.BSIZE)
-    data = image.build(kernel, load_addr=args.load or lib.PYHV_KERNEL_BASE, entry=args.entry, fs=fs)
+    if args.tinyos and args.kernel:
+        raise PyhvError("mkimage: --tinyos brings its own kernel; give no KERNEL")
+    if not args.tinyos and not args.kernel:
+        raise PyhvError("mkimage: give a KERNEL, or --tinyos for the tinyos kernel")
+    if args.fs and (args.root or args.add or args.tinyos):
+        raise PyhvError("mkimage: --fs (a ready-made blob) excludes --root, --add and --tinyos")
+    files = None  # a tinyfs to build: {path: bytes, or None for a directory}
+    if args.tinyos:
+        kernel, files = image.tinyos_files()
+    else:
+        kernel = _read_file(args.kernel)
+    fs = _read_file(args.fs) if args.fs else b""
+    if args.root or args.add:
+        files = dict(files or {})
+        if args.root:
+            files.update(tinyfs.from_directory(args.root))
+        for host, guest in args.add:
+            files.update(_host_files(host, guest))
+    if files is not None:
+        fs = tinyfs.build(files, size_blocks=args.size_mib * 1024 * 1024 // tinyfs.BSIZE)
+    data = image.build(kernel, load_addr=lib.PYHV_KERNEL_BASE if args.load is None else args.load, entry=args.entry,
+                       fs=fs)
     try:
         Path(args.output).write_bytes(data)
     except OSError as e:
         raise PyhvError(f"cannot write {args.output}: {e.strerror}") from None
     print(image.describe(args.output))
     return 0
+
+
+def _read_file(path) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise PyhvError(f"cannot read {path}: {e.strerror}") from None
+
+
+def _host_files(host: str, guest: str) -> dict:
+    """--add HOST:GUEST as tinyfs.build() entries: a file, or a directory tree under GUEST."""
+    from pyhv import tinyfs
+
+    if os.path.isdir(host):
+        tree = tinyfs.from_directory(host)
+        out = {guest: None}
+        out.update({guest.rstrip("/") + path: contents for path, contents in tree.items()})
+        return out
+    return {guest: _read_file(host)}
 
 
 def _fs(args) -> int:

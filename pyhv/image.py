@@ -101,3 +101,25 @@ def describe(path) -> str:
     ]
     lines.append("kernel crc   " + ("ok" if kernel_crc_ok(path, h) else "MISMATCH"))
     return "\n".join(lines)
+
+
+def tinyos_files() -> tuple[bytes, dict]:
+    """tinyos's kernel and its base root file system ({path: bytes, or None for a directory}),
+    read back from the tinyos.img pyhv ships (pyhv/data): what `pyhv mkimage --tinyos` starts
+    from, so a user's image boots to the same shell with the user's files added."""
+    from pyhv import data, tinyfs
+
+    path = data.path("tinyos.img")
+    try:
+        disk = path.read_bytes()
+    except OSError as e:
+        raise ImageError(f"cannot read the shipped tinyos image {path}: {e.strerror}") from None
+    h = BootHeader.unpack(disk[:SECTOR], str(path))
+    kernel = disk[h.kernel_offset : h.kernel_offset + h.kernel_size]
+    reader = tinyfs.Reader(disk, str(path))
+    files: dict[str, bytes | None] = {}
+    for entry in reader.walk("/"):
+        if entry.type == tinyfs.T_DEVICE:
+            continue  # device nodes are the kernel's to make (init makes /dev/console)
+        files[entry.path] = None if entry.type == tinyfs.T_DIR else reader.read(entry.inum)
+    return kernel, files
