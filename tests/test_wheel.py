@@ -48,3 +48,7 @@ def test_pyhv_boots_tinyos_from_the_installed_wheel(installed_wheel, tmp_path):
                        capture_output=True, cwd=tmp_path, env=env, timeout=300)
     assert r.returncode == 0, r.stderr
     assert b"pyhv BIOS" in r.stdout and b"tinyos# " in r.stdout
+    r = subprocess.run([sys.executable, "-m", "pyhv", "mkimage", "--tinyos", "-o", "mine.img"], capture_output=True,
+                       cwd=tmp_path, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "mine.img").read_bytes() == (ROOT / "guests" / "tinyos.img").read_bytes()
