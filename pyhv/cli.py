@@ -90,6 +90,10 @@ def positive_float(text: str) -> float:
     return value
 
 
+class UsageError(PyhvError):
+    """Options that parse one by one but do not go together: exit status 2, like argparse's."""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2 (argparse prints the usage too)
         self.print_usage(sys.stderr)
@@ -318,11 +322,11 @@ def _mkimage(args) -> int:
     from pyhv._native import lib
 
     if args.tinyos and args.kernel:
-        raise PyhvError("mkimage: --tinyos brings its own kernel; give no KERNEL")
+        raise UsageError("--tinyos brings its own kernel; give no KERNEL")
     if not args.tinyos and not args.kernel:
-        raise PyhvError("mkimage: give a KERNEL, or --tinyos for the tinyos kernel")
+        raise UsageError("give a KERNEL, or --tinyos for the tinyos kernel")
     if args.fs and (args.root or args.add or args.tinyos):
-        raise PyhvError("mkimage: --fs (a ready-made blob) excludes --root, --add and --tinyos")
+        raise UsageError("--fs (a ready-made blob) excludes --root, --add and --tinyos")
     files = None  # a tinyfs to build: {path: bytes, or None for a directory}
     if args.tinyos:
         kernel, files = image.tinyos_files()
@@ -459,6 +463,9 @@ def _dispatch(args) -> int:
             from pyhv import bench
 
             return bench.main(args.name, args.json, args.scale)
+    except UsageError as e:
+        print(f"pyhv {args.command}: error: {e}", file=sys.stderr)
+        return 2
     except PyhvError as e:
         print(f"pyhv: {e}", file=sys.stderr)
         return 1

@@ -53,9 +53,9 @@ def test_a_bare_root_tree_still_builds_what_it_is_given(tmp_path):
 @pytest.mark.parametrize(
     "args,status,message",
     [
-        (["mkimage", "-o", "x.img"], 1, "pyhv: mkimage: give a KERNEL, or --tinyos for the tinyos kernel"),
-        (["mkimage", "k.bin", "--tinyos", "-o", "x.img"], 1, "pyhv: mkimage: --tinyos brings its own kernel; give no KERNEL"),
-        (["mkimage", "--tinyos", "--fs", "k.bin", "-o", "x.img"], 1, "--fs (a ready-made blob) excludes"),
+        (["mkimage", "-o", "x.img"], 2, "pyhv mkimage: error: give a KERNEL, or --tinyos for the tinyos kernel"),
+        (["mkimage", "k.bin", "--tinyos", "-o", "x.img"], 2, "pyhv mkimage: error: --tinyos brings its own kernel; give no KERNEL"),
+        (["mkimage", "--tinyos", "--fs", "k.bin", "-o", "x.img"], 2, "--fs (a ready-made blob) excludes"),
         (["mkimage", "--tinyos", "--add", "k.bin", "-o", "x.img"], 2, "expected HOST:GUEST with an absolute GUEST path"),
         (["mkimage", "--tinyos", "--add", "k.bin:rel", "-o", "x.img"], 2, "expected HOST:GUEST"),
         (["mkimage", "--tinyos", "--add", "nope:/nope", "-o", "x.img"], 1, "pyhv: cannot read nope: No such file"),
