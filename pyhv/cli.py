@@ -1,7 +1,9 @@
 """The `pyhv` command line: argument parsing and exit codes only, no emulation logic.
 
 Exit status: 0 success, 1 pyhv error (one line on stderr), 2 usage error,
-124 --max-insns/--timeout reached; `pyhv boot` returns the guest's finisher code.
+124 --max-insns/--timeout reached, 130 SIGINT, 128+N signal N (SIGTERM, SIGHUP,
+SIGQUIT: the terminal is restored and the disks closed first); `pyhv boot`
+returns the guest's finisher code.
 """
 
 import argparse
