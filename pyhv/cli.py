@@ -1,21 +1,28 @@
 """The `pyhv` command line: argument parsing and exit codes only, no emulation logic.
 
 Exit status: 0 success, 1 pyhv error (one line on stderr), 2 usage error,
-124 --max-insns/--timeout reached; `pyhv boot` returns the guest's finisher code.
+124 --max-insns/--timeout reached, 130 SIGINT, 128+N signal N (SIGTERM, SIGHUP,
+SIGQUIT: the terminal is restored and the disks closed first); `pyhv boot`
+returns the guest's finisher code.
 """
 
 import argparse
+import math
 import os
 import re
+import signal
 import sys
+import threading
 
-from pyhv.errors import PyhvError
+from pyhv.errors import PyhvError, Signalled
 
 TRACE_ITEMS = ("int", "mmu", "exits", "guest_errors", "in_asm")
 
 
 def memory_size_mib(text: str) -> int:
     """QEMU's -m: a number with an optional K/M/G suffix; a bare number is MiB."""
+    from pyhv._native import lib
+
     m = re.fullmatch(r"\s*(\d+)\s*([kKmMgG]?)[iI]?[bB]?\s*", text)
     if not m:
         raise argparse.ArgumentTypeError(f"invalid memory size {text!r} (examples: 128M, 1G, 64)")
@@ -23,7 +30,38 @@ def memory_size_mib(text: str) -> int:
     kib = value * {"K": 1, "M": 1024, "G": 1024 * 1024}[unit]
     if kib % 1024:
         raise argparse.ArgumentTypeError(f"memory size {text!r} is not a whole number of MiB")
+    max_mib = lib.PYHV_RAM_MAX_SIZE >> 20
+    if not 1 <= kib // 1024 <= max_mib:
+        raise argparse.ArgumentTypeError(f"memory size {text!r} is out of range (1M .. {max_mib // 1024}G)")
     return kib // 1024
+
+
+def harts(text: str) -> int:
+    """--smp: 1 to 8 harts (the CLINT's)."""
+    value = positive_int(text)
+    if value > 8:
+        raise argparse.ArgumentTypeError(f"{value} harts: the board has 1 to 8")
+    return value
+
+
+def address(text: str) -> int:
+    """A 32-bit guest-physical address: decimal, or 0x hex."""
+    try:
+        value = int(text.replace("_", ""), 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an address: {text!r} (example: 0x80200000)") from None
+    if not 0 <= value < 1 << 32:
+        raise argparse.ArgumentTypeError(f"address {text!r} is outside the 32-bit address space")
+    return value
+
+
+def kernel_command_line(text: str) -> str:
+    """--append: the DTB's /chosen/bootargs, a string the guest reads as text (UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # argv bytes that are not UTF-8 arrive as lone surrogates
+        raise argparse.ArgumentTypeError("the kernel command line is not valid UTF-8") from None
+    return text
 
 
 def trace_items(text: str) -> set:
@@ -49,9 +87,13 @@ def positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite positive number: {text!r}")
     return value
+
+
+class UsageError(PyhvError):
+    """Options that parse one by one but do not go together: exit status 2, like argparse's."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,8 +103,41 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def host_guest(text: str) -> tuple[str, str]:
+    """--add HOST:GUEST: a host path and the absolute path it gets in the guest's file system."""
+    host, sep, guest = text.rpartition(":")
+    if not sep or not host or not guest.startswith("/"):
+        raise argparse.ArgumentTypeError(f"expected HOST:GUEST with an absolute GUEST path, e.g. hello.txt:/hello.txt; got {text!r}")
+    return host, guest
+
+
+def _version() -> str:
+    import importlib.metadata
+    import platform
+
+    import unicorn
+
+    try:
+        version = importlib.metadata.version("pyhv")
+    except importlib.metadata.PackageNotFoundError:
+        version = "(not installed)"
+    return f"pyhv {version} (unicorn {unicorn.__version__}, Python {platform.python_version()})"
+
+
+class _Version(argparse.Action):
+    """--version, computed only when asked (it imports unicorn)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="print pyhv's version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(_version())
+        parser.exit(0)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="pyhv", description="A type-2 hypervisor for RISC-V rv32 guests, in Python + C.")
+    p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
@@ -73,11 +148,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("-m", "--memory", type=memory_size_mib, default=128, metavar="SIZE",
                    help="guest RAM, with K/M/G suffix (default 128M)")
     b.add_argument("--bios", default=None, metavar="PATH|none", help="firmware for the ROM (default firmware/bios.bin)")
-    b.add_argument("--smp", type=positive_int, default=1, metavar="N", help="harts (1..8), interleaved on one thread")
+    b.add_argument("--smp", type=harts, default=1, metavar="N", help="harts (1..8), interleaved on one thread")
     b.add_argument("--drive", action="append", default=[], metavar="FILE", help="another raw disk (repeatable)")
     b.add_argument("--snapshot", action="store_true", help="never write to the disk images (throw-away overlay)")
     b.add_argument("--balloon", action="store_true", help="add a virtio-balloon device after the disks")
-    b.add_argument("--append", default="", metavar="ARGS", help="kernel command line (DTB /chosen/bootargs)")
+    b.add_argument("--append", type=kernel_command_line, default="", metavar="ARGS", help="kernel command line (DTB /chosen/bootargs)")
     b.add_argument("--max-insns", type=positive_int, metavar="N", help="stop with status 124 after N instructions")
     b.add_argument("--timeout", type=positive_float, metavar="SECONDS", help="stop with status 124 after SECONDS")
     b.add_argument("-d", dest="trace", type=trace_items, default=set(), metavar="ITEMS",
@@ -89,14 +164,21 @@ def _parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="print the boot header and layout of an image")
     i.add_argument("image", metavar="IMAGE")
 
-    k = sub.add_parser("mkimage", help="build a boot disk image from a kernel binary")
-    k.add_argument("kernel", metavar="KERNEL", help="flat kernel binary")
+    k = sub.add_parser("mkimage", help="build a boot disk image from a kernel binary, or a tinyos image with your files",
+                       description="Build a boot disk: KERNEL (a flat binary) and an optional file system, or with "
+                       "--tinyos the tinyos kernel and its root file system (shell and commands in /bin) with the "
+                       "files of --root and --add on top.")
+    k.add_argument("kernel", nargs="?", metavar="KERNEL", help="flat kernel binary (not with --tinyos)")
     k.add_argument("-o", "--output", required=True, metavar="IMAGE")
-    k.add_argument("--load", type=lambda s: int(s, 0), default=None, metavar="ADDR", help="load address (default 0x80200000)")
-    k.add_argument("--entry", type=lambda s: int(s, 0), default=None, metavar="ADDR", help="entry (default: load address)")
+    k.add_argument("--tinyos", action="store_true", help="the tinyos kernel and base root file system shipped with pyhv")
+    k.add_argument("--add", action="append", type=host_guest, default=[], metavar="HOST:GUEST",
+                   help="put the host file (or directory tree) HOST at GUEST in the file system (repeatable)")
+    k.add_argument("--load", type=address, default=None, metavar="ADDR", help="load address (default 0x80200000)")
+    k.add_argument("--entry", type=address, default=None, metavar="ADDR", help="entry (default: load address)")
     k.add_argument("--fs", metavar="FILE", help="file-system blob to append")
     k.add_argument("--root", metavar="DIR", help="build a tinyfs file system from the tree DIR (pyhv/tinyfs.py)")
-    k.add_argument("--size-mib", type=positive_int, default=8, metavar="N", help="with --root: file-system size (default 8)")
+    k.add_argument("--size-mib", type=positive_int, default=8, metavar="N",
+                   help="with --root, --add or --tinyos: file-system size (default 8)")
 
     fs = sub.add_parser("fs", help="list and extract files of a tinyfs image")
     fs_sub = fs.add_subparsers(dest="fs_command", metavar="ACTION", parser_class=_Parser)
@@ -238,27 +320,57 @@ def _run(args) -> int:
 def _mkimage(args) -> int:
     from pathlib import Path
 
-    from pyhv import image
+    from pyhv import image, tinyfs
     from pyhv._native import lib
 
-    if args.fs and args.root:
-        raise PyhvError("mkimage: --fs and --root are exclusive")
-    try:
-        kernel = Path(args.kernel).read_bytes()
-        fs = Path(args.fs).read_bytes() if args.fs else b""
-    except OSError as e:
-        raise PyhvError(f"cannot read {e.filename}: {e.strerror}") from None
-    if args.root:
-        from pyhv import tinyfs
-
-        fs = tinyfs.build(tinyfs.from_directory(args.root), size_blocks=args.size_mib * 1024 * 1024 // tinyfs.BSIZE)
-    data = image.build(kernel, load_addr=args.load or lib.PYHV_KERNEL_BASE, entry=args.entry, fs=fs)
+    if args.tinyos and args.kernel:
+        raise UsageError("--tinyos brings its own kernel; give no KERNEL")
+    if not args.tinyos and not args.kernel:
+        raise UsageError("give a KERNEL, or --tinyos for the tinyos kernel")
+    if args.fs and (args.root or args.add or args.tinyos):
+        raise UsageError("--fs (a ready-made blob) excludes --root, --add and --tinyos")
+    files = None  # a tinyfs to build: {path: bytes, or None for a directory}
+    if args.tinyos:
+        kernel, files = image.tinyos_files()
+    else:
+        kernel = _read_file(args.kernel)
+    fs = _read_file(args.fs) if args.fs else b""
+    if args.root or args.add:
+        files = dict(files or {})
+        if args.root:
+            files.update(tinyfs.from_directory(args.root))
+        for host, guest in args.add:
+            files.update(_host_files(host, guest))
+    if files is not None:
+        fs = tinyfs.build(files, size_blocks=args.size_mib * 1024 * 1024 // tinyfs.BSIZE)
+    data = image.build(kernel, load_addr=lib.PYHV_KERNEL_BASE if args.load is None else args.load, entry=args.entry,
+                       fs=fs)
     try:
         Path(args.output).write_bytes(data)
     except OSError as e:
         raise PyhvError(f"cannot write {args.output}: {e.strerror}") from None
     print(image.describe(args.output))
     return 0
+
+
+def _read_file(path) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise PyhvError(f"cannot read {path}: {e.strerror}") from None
+
+
+def _host_files(host: str, guest: str) -> dict:
+    """--add HOST:GUEST as tinyfs.build() entries: a file, or a directory tree under GUEST."""
+    from pyhv import tinyfs
+
+    if os.path.isdir(host):
+        tree = tinyfs.from_directory(host)
+        out = {guest: None}
+        out.update({guest.rstrip("/") + path: contents for path, contents in tree.items()})
+        return out
+    return {guest: _read_file(host)}
 
 
 def _fs(args) -> int:
@@ -294,15 +406,54 @@ def _fs(args) -> int:
     return 0
 
 
+# Signals that end a command: each unwinds the command's `finally` blocks (raw terminal
+# restored, disks closed) and the command exits 128 + signum (130 for SIGINT).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+
+
+def _on_stop_signal(signum, frame):
+    for s in STOP_SIGNALS:  # one stop: a second signal must not cut the clean-up short
+        signal.signal(s, signal.SIG_IGN)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Signalled(signum)
+
+
+def _say(message: str) -> None:
+    try:
+        print(message, file=sys.stderr, flush=True)
+    except OSError:  # the terminal hung up (SIGHUP): nobody is left to read it
+        pass
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    saved = {}
+    if threading.current_thread() is threading.main_thread():
+        saved = {s: signal.signal(s, _on_stop_signal) for s in STOP_SIGNALS}
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        _say("pyhv: interrupted")
+        return 128 + signal.SIGINT
+    except Signalled as e:
+        _say(f"pyhv: {e}")
+        return 128 + e.signum
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+
+
+def _dispatch(args) -> int:
     try:
         if args.command == "boot":
             return _boot(args)
         if args.command == "info":
             from pyhv import image
 
-            print(image.describe(args.image))
+            print(image.describe(args.image), flush=True)
+            if not image.kernel_crc_ok(args.image, image.read_header(args.image)):
+                raise PyhvError(f"{args.image}: kernel checksum mismatch (the BIOS will refuse to load it)")
             return 0
         if args.command == "run":
             return _run(args)
@@ -314,12 +465,12 @@ def main(argv=None) -> int:
             from pyhv import bench
 
             return bench.main(args.name, args.json, args.scale)
+    except UsageError as e:
+        print(f"pyhv {args.command}: error: {e}", file=sys.stderr)
+        return 2
     except PyhvError as e:
         print(f"pyhv: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("pyhv: interrupted", file=sys.stderr)
-        return 130
     except Exception as e:  # a pyhv bug: still one line, unless asked for the traceback
         if os.environ.get("PYHV_DEBUG"):
             raise

@@ -170,5 +170,8 @@ class RawTerminal:
         import termios
 
         if self.saved is not None:
-            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+            try:
+                termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+            except (termios.error, OSError):  # the terminal is gone (hung up): nothing to restore
+                pass
         return False

@@ -29,3 +29,15 @@ class DmaError(Exception):
     """A host-side access to guest-physical memory outside the VM's RAM (a device's DMA
     aimed at nothing, or at MMIO).  Not a PyhvError: devices turn it into the guest-visible
     error their specification names."""
+
+
+class Signalled(BaseException):
+    """SIGTERM, SIGHUP or SIGQUIT arrived (pyhv.cli installs the handlers): like
+    KeyboardInterrupt for SIGINT, it unwinds every `finally` (terminal, disks) and the
+    command exits 128 + signum.  Not an Exception, so no `except Exception` swallows it."""
+
+    def __init__(self, signum: int):
+        import signal
+
+        super().__init__(f"terminated by {signal.Signals(signum).name}")
+        self.signum = signum

@@ -51,6 +51,8 @@ class BootHeader:
 
 def build(kernel: bytes, load_addr: int = lib.PYHV_KERNEL_BASE, entry=None, fs: bytes = b"") -> bytes:
     """A bootable disk: header sector, kernel (sector-aligned), then the file system."""
+    if not kernel:
+        raise ImageError("the kernel is empty: an image needs code to boot")
     if load_addr < lib.PYHV_KERNEL_BASE:
         raise ImageError(f"load address 0x{load_addr:x} is below 0x{lib.PYHV_KERNEL_BASE:x} (firmware region)")
     entry = load_addr if entry is None else entry
@@ -72,9 +74,18 @@ def read_header(path) -> BootHeader:
     except OSError as e:
         raise ImageError(f"cannot read {path}: {e.strerror}") from None
     header = BootHeader.unpack(sector, str(path))
+    if header.kernel_size == 0:
+        raise ImageError(f"{path}: the image has no kernel (kernel size 0)")
     if header.kernel_offset + header.kernel_size > size or header.fs_offset + header.fs_size > size:
         raise ImageError(f"{path}: header points past the end of the image ({size} bytes)")
     return header
+
+
+def kernel_crc_ok(path, h: BootHeader) -> bool:
+    """Does the kernel match the CRC-32 its header records (what the BIOS checks before loading)?"""
+    with open(path, "rb") as f:
+        f.seek(h.kernel_offset)
+        return zlib.crc32(f.read(h.kernel_size)) == h.kernel_crc32
 
 
 def describe(path) -> str:
@@ -88,8 +99,27 @@ def describe(path) -> str:
         f"load         0x{h.load_addr:08x}..0x{h.load_addr + h.kernel_size:08x}, entry 0x{h.entry:08x}",
         "file system  " + (f"offset {h.fs_offset}, {h.fs_size} bytes" if h.fs_size else "none"),
     ]
-    with open(path, "rb") as f:
-        f.seek(h.kernel_offset)
-        ok = zlib.crc32(f.read(h.kernel_size)) == h.kernel_crc32
-    lines.append("kernel crc   " + ("ok" if ok else "MISMATCH"))
+    lines.append("kernel crc   " + ("ok" if kernel_crc_ok(path, h) else "MISMATCH"))
     return "\n".join(lines)
+
+
+def tinyos_files() -> tuple[bytes, dict]:
+    """tinyos's kernel and its base root file system ({path: bytes, or None for a directory}),
+    read back from the tinyos.img pyhv ships (pyhv/data): what `pyhv mkimage --tinyos` starts
+    from, so a user's image boots to the same shell with the user's files added."""
+    from pyhv import data, tinyfs
+
+    path = data.path("tinyos.img")
+    try:
+        disk = path.read_bytes()
+    except OSError as e:
+        raise ImageError(f"cannot read the shipped tinyos image {path}: {e.strerror}") from None
+    h = BootHeader.unpack(disk[:SECTOR], str(path))
+    kernel = disk[h.kernel_offset : h.kernel_offset + h.kernel_size]
+    reader = tinyfs.Reader(disk, str(path))
+    files: dict[str, bytes | None] = {}
+    for entry in reader.walk("/"):
+        if entry.type == tinyfs.T_DEVICE:
+            continue  # device nodes are the kernel's to make (init makes /dev/console)
+        files[entry.path] = None if entry.type == tinyfs.T_DIR else reader.read(entry.inum)
+    return kernel, files

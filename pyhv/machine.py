@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyhv import fdt
+from pyhv import data, fdt
 from pyhv._native import lib
 from pyhv.console import Console
 from pyhv.devices.finisher import Finisher
@@ -26,8 +26,7 @@ from pyhv.image import read_header
 from pyhv.memory import FramePool
 from pyhv.vm import VM
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_BIOS = ROOT / "firmware" / "bios.bin"
+DEFAULT_BIOS = data.path("bios.bin")  # firmware/bios.bin, shipped as package data
 SLICE_INSNS = 2_000_000  # instructions per vCPU run between host checks (20 ms of virtual time)
 SMP_QUANTUM = 20_000  # instructions one hart runs before the next hart of the VM gets its turn
 MTIME_NEVER = (1 << 64) - 1

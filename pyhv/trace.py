@@ -74,4 +74,4 @@ class Tracer:
                 self.log.write(f"0x{insn.address:08x}:  {insn.bytes.hex():8s}  {insn.mnemonic} {insn.op_str}\n")
             self.log.write("\n")
 
-        self.cpu.uc.hook_add(unicorn.UC_HOOK_BLOCK, on_block)
+        self.cpu.hook_add(unicorn.UC_HOOK_BLOCK, on_block)

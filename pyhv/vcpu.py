@@ -110,6 +110,12 @@ class VCpu:
         if budget_insns < 0:
             raise ValueError("budget_insns must be >= 0")
         reason = lib.pyhv_vcpu_run(self.c, budget_insns)
+        # A Python hook added straight to self.uc: Unicorn's binding keeps its exception
+        # and stops the engine, but only its own emu_start re-raises it; ours is in C.
+        hook_error = getattr(self.uc, "_hook_exception", None)
+        if hook_error is not None and self._device_error is None:
+            self.uc._hook_exception = None
+            self._device_error = hook_error
         if self._device_error is not None:
             error, self._device_error = self._device_error, None
             raise error
@@ -200,10 +206,29 @@ class VCpu:
             raise PyhvError(f"could not map device {device.name} at 0x{base:08x}")
         self._mmio.append(entry)
 
-    def _fail(self, device, error: Exception) -> None:
+    def hook_add(self, kind: int, callback, *args) -> None:
+        """A Python Unicorn hook (debugging, tracing) whose exceptions stop the vCPU at the
+        next block boundary and are re-raised by run(), as a device's are."""
+
+        def guarded(uc, *hook_args):
+            try:
+                return callback(uc, *hook_args)
+            except BaseException as e:
+                self.fail(e)
+
+        self.uc.hook_add(kind, guarded, *args)
+
+    def fail(self, error: BaseException, device=None) -> None:
+        """An exception inside an engine callback (MMIO or hook): callbacks return into C,
+        which cannot unwind Python, so it is kept, the engine stops at the next block
+        boundary, and run() raises it.  A signal's exception (KeyboardInterrupt, a
+        pyhv.errors.Signalled) is raised as it is; a device's bug names the device."""
         if self._device_error is None:
-            self._device_error = PyhvError(f"device {device.name} failed: {error!r}")
-            self._device_error.__cause__ = error
+            if isinstance(error, Exception) and device is not None:
+                self._device_error = PyhvError(f"device {device.name} failed: {error!r}")
+                self._device_error.__cause__ = error
+            else:
+                self._device_error = error
         self.request_exit("host")
 
     # ---- engine caches -----------------------------------------------------------
@@ -252,7 +277,19 @@ class _MmioEntry:
         return {"fast_reads": int(w.fast_reads), "slow_reads": int(w.slow_reads), "writes": int(w.writes)}
 
 
-@ffi.def_extern(onerror=lambda *exc: None)
+def _mmio_onerror(exc_type, error, tb):
+    """cffi's last resort, for an exception raised where the callbacks' own handlers cannot
+    see it (a signal arriving between two of their bytecodes): the callback's frame still
+    holds its handle, so the vCPU is stopped all the same (cffi: "def_extern onerror")."""
+    frame = tb.tb_frame if tb is not None else None
+    handle = frame.f_locals.get("handle") if frame is not None else None
+    if handle is not None:
+        entry = ffi.from_handle(handle)
+        entry.cpu.fail(error, entry.device)
+    return None
+
+
+@ffi.def_extern(onerror=_mmio_onerror)
 def pyhv_py_mmio_read(handle, offset, size):
     entry = ffi.from_handle(handle)
     try:
@@ -260,17 +297,17 @@ def pyhv_py_mmio_read(handle, offset, size):
         if entry.device.FAST_STATUS is not None:
             entry.refresh()
         return value
-    except Exception as e:  # a host bug: stop cleanly, re-raise from run()
-        entry.cpu._fail(entry.device, e)
+    except BaseException as e:  # a host bug or a signal: stop cleanly, re-raise from run()
+        entry.cpu.fail(e, entry.device)
         return 0
 
 
-@ffi.def_extern(onerror=lambda *exc: None)
+@ffi.def_extern(onerror=_mmio_onerror)
 def pyhv_py_mmio_write(handle, offset, size, value):
     entry = ffi.from_handle(handle)
     try:
         entry.device.write(offset, size, value)
         if entry.device.FAST_STATUS is not None:
             entry.refresh()
-    except Exception as e:
-        entry.cpu._fail(entry.device, e)
+    except BaseException as e:
+        entry.cpu.fail(e, entry.device)

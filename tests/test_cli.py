@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pyhv import image
 from pyhv._native import lib
@@ -87,7 +89,15 @@ def test_deterministic_output_and_instruction_count(finish_img, tmp_path):
         (["boot", "/no/such.img"], 1, "pyhv: cannot read /no/such.img: No such file or directory"),
         (["info", "/no/such.img"], 1, "pyhv: cannot read /no/such.img: No such file or directory"),
         (["boot", "x.img", "-m", "12Q"], 2, "invalid memory size '12Q'"),
-        (["boot", "x.img", "-m", "4G"], 1, "out of range"),
+        (["boot", "x.img", "-m", "4G"], 2, "memory size '4G' is out of range (1M .. 2G)"),
+        (["boot", "x.img", "-m", "0"], 2, "memory size '0' is out of range"),
+        (["boot", "x.img", "--smp", "9"], 2, "9 harts: the board has 1 to 8"),
+        (["boot", "x.img", "--timeout", "nan"], 2, "must be a finite positive number: 'nan'"),
+        (["boot", "x.img", "--timeout", "inf"], 2, "must be a finite positive number: 'inf'"),
+        (["boot", "x.img", b"--append=console=\xff"], 2, "the kernel command line is not valid UTF-8"),
+        (["mkimage", "x.img", "-o", "y.img", "--load", "zzz"], 2, "not an address: 'zzz' (example: 0x80200000)"),
+        (["mkimage", "x.img", "-o", "y.img", "--entry", "0x1_0000_0000"], 2, "outside the 32-bit address space"),
+        (["mkimage", "empty.bin", "-o", "y.img"], 1, "pyhv: the kernel is empty: an image needs code to boot"),
         (["boot", "x.img", "-d", "nonsense"], 2, "unknown -d item(s) nonsense"),
         (["boot", "x.img", "--max-insns", "-5"], 2, "must be positive"),
         (["boot"], 2, "the following arguments are required: IMAGE"),
@@ -96,6 +106,7 @@ def test_deterministic_output_and_instruction_count(finish_img, tmp_path):
 )
 def test_user_errors_are_one_clear_line(tmp_path, args, status, message):
     (tmp_path / "x.img").write_bytes(image.build(b"\x13\x00\x00\x00"))
+    (tmp_path / "empty.bin").write_bytes(b"")
     r = subprocess.run([sys.executable, "-m", "pyhv", *args], capture_output=True, cwd=tmp_path, timeout=60)
     assert r.returncode == status
     assert message in r.stderr.decode().strip().splitlines()[-1]
@@ -115,6 +126,26 @@ def test_malformed_images_are_rejected(tmp_path):
     assert r.returncode == 1 and "checksum mismatch" in one_line(r.stderr)
 
 
+def test_info_fails_on_a_kernel_whose_checksum_does_not_match(tmp_path):
+    bad = bytearray(image.build(b"\x13\x00\x00\x00" * 4))
+    bad[image.SECTOR] ^= 1  # the kernel's first byte; its header (and header CRC) unchanged
+    (tmp_path / "bad.img").write_bytes(bad)
+    r = pyhv("info", str(tmp_path / "bad.img"))
+    assert r.returncode == 1
+    assert "kernel crc   MISMATCH" in r.stdout.decode()  # the layout is still shown
+    assert one_line(r.stderr) == f"pyhv: {tmp_path / 'bad.img'}: kernel checksum mismatch (the BIOS will refuse to load it)"
+
+
+def test_an_image_without_a_kernel_is_refused_before_boot(tmp_path):
+    import zlib
+
+    header = image.BootHeader(image.SECTOR, 0, lib.PYHV_KERNEL_BASE, lib.PYHV_KERNEL_BASE, zlib.crc32(b""))
+    (tmp_path / "empty.img").write_bytes(header.pack() + bytes(image.SECTOR))  # made by another tool
+    for args in (["boot", str(tmp_path / "empty.img")], ["info", str(tmp_path / "empty.img")]):
+        r = pyhv(*args)
+        assert r.returncode == 1 and one_line(r.stderr) == f"pyhv: {tmp_path / 'empty.img'}: the image has no kernel (kernel size 0)"
+
+
 def test_mkimage_and_info(tmp_path):
     out = tmp_path / "k.img"
     r = pyhv("mkimage", str(GUESTS / "finish.bin"), "-o", str(out))
@@ -125,3 +156,27 @@ def test_mkimage_and_info(tmp_path):
     assert "entry 0x80200000" in info and "kernel crc   ok" in info
     r = pyhv("mkimage", str(GUESTS / "finish.bin"), "-o", str(out), "--load", "0x80000000")
     assert r.returncode == 1 and "firmware region" in one_line(r.stderr)
+
+
+@given(text=st.text() | st.from_regex(r"\s*[0-9]{1,12}\s*[kKmMgG]?[iI]?[bB]?\s*", fullmatch=True))
+def test_argument_types_accept_a_valid_value_or_refuse_in_one_line(text):
+    import argparse
+    import math
+
+    from pyhv import cli
+
+    checks = {
+        cli.memory_size_mib: lambda v: 1 <= v <= lib.PYHV_RAM_MAX_SIZE >> 20,
+        cli.harts: lambda v: 1 <= v <= 8,
+        cli.positive_int: lambda v: v > 0,
+        cli.positive_float: lambda v: math.isfinite(v) and v > 0,
+        cli.address: lambda v: 0 <= v < 1 << 32,
+        cli.kernel_command_line: lambda v: v.encode("utf-8") is not None,
+    }
+    for parse, valid in checks.items():
+        try:
+            value = parse(text)
+        except argparse.ArgumentTypeError as e:
+            assert "\n" not in str(e)
+        else:
+            assert valid(value), (parse.__name__, text, value)

@@ -52,4 +52,4 @@ def test_smp_flag(smp_img):
     assert r.returncode == 0, r.stderr
     r = subprocess.run([sys.executable, "-m", "pyhv", "boot", "--bios", "none", "--smp", "9", smp_img],
                        capture_output=True, timeout=60)
-    assert r.returncode == 1 and b"a VM has 1 to 8" in r.stderr
+    assert r.returncode == 2 and b"9 harts: the board has 1 to 8" in r.stderr  # a usage error

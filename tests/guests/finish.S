@@ -9,6 +9,8 @@
  *   r  -> "reset\n", finisher RESET (pyhv reboots, or exits 0 with --no-reboot)
  *   s  -> spins forever (for --max-insns / --timeout)
  *   w  -> wfi with no timer and no interrupt enabled: idle forever
+ *   m  -> "mmio\n", then reads virtio slot 0's MagicValue forever: every access
+ *         is served by the Python device model (for the signal tests)
  *   anything else -> "?\n" and reads again.
  */
 #include "testguest.h"
@@ -42,6 +44,8 @@ getc:
     beq t1, t0, spin
     li t0, 'w'
     beq t1, t0, sleep
+    li t0, 'm'
+    beq t1, t0, mmio
     la a2, s_what
     jal puts
     j getc
@@ -72,6 +76,12 @@ sleep:
     csrw mie, zero
 1:  wfi
     j 1b
+mmio:
+    la a2, s_mmio
+    jal puts
+    li t1, PYHV_VIRTIO0_BASE
+1:  lw t0, 0(t1)
+    j 1b
 
 puts:                           /* a2 = NUL-terminated string */
     lbu a1, 0(a2)
@@ -89,3 +99,4 @@ s_what:   .asciz "?\n"
 s_pass:   .asciz "pass\n"
 s_fail:   .asciz "fail\n"
 s_reset:  .asciz "reset\n"
+s_mmio:   .asciz "mmio\n"
