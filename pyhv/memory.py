@@ -110,6 +110,7 @@ class GuestMemory:
         self.c.code_harts = ffi.cast("uint8_t *", ffi.from_buffer(self.code_harts))
         self.c.write_harts = ffi.cast("uint8_t *", ffi.from_buffer(self.write_harts))
         self.c.alias_harts = ffi.cast("uint8_t *", ffi.from_buffer(self.alias_harts))
+        self.harts = {}  # hart id -> its struct pyhv_vcpu, alive as long as c.harts names it
         self.pinned = False  # frames fixed for good (Unicorn-MMU mode maps them into the engine once)
         self.write_listeners = []  # callables(hfn, nframes): drop translated code
         self.tlb_listeners = []  # callables(): stage 2 changed, flush TLBs
