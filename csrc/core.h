@@ -71,6 +71,7 @@ uint32_t reg_get(uc_engine *u, int regid);
 void reg_set(uc_engine *u, int regid, uint32_t value);
 
 /* vcpu.c */
+bool code_sync(struct pyhv_vcpu *v);
 void trace_event(struct pyhv_vcpu *v, uint32_t kind, uint32_t cause, uint32_t pc, uint32_t value, uint32_t from,
                  uint32_t to);
 

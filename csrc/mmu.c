@@ -107,6 +107,94 @@ static uint32_t cow_break(struct pyhv_vm *vm, uint32_t e)
     return ((uint32_t)hfn << PAGE_SHIFT) | rwx;
 }
 
+/* ---- translated-code coherence ------------------------------------------------
+ *
+ * The engine keeps translated code per host frame and watches stores for it only
+ * through a TLB entry armed for it (TLB_NOTDIRTY).  Unicorn stubs QEMU's dirty
+ * bitmap, so a store through an entry *without* X disarms that entry after its first
+ * store (cputlb.c notdirty_write), and translating code re-arms only entries at the
+ * code's own virtual page (translate-all.c tb_gen_code).  A kernel that writes a
+ * process's text through its direct map of RAM (R W, no X) therefore leaves the old
+ * translation in place, and a new program in the same frame at the same virtual
+ * address runs the old one.  Stores from another hart's engine are never seen at all.
+ * Per RAM frame, a bit per hart (struct pyhv_vm) says who may hold code, writable
+ * entries and writable non-executable entries; the fill hook keeps two rules:
+ *   - a hart holding code from a frame holds no writable entry for it that the
+ *     engine would not check (its own entries with X always check), and
+ *   - when any hart is granted a store, every other hart's code from the frame goes.
+ * Dropped code and flushed TLBs take effect at the next block boundary (vcpu.c
+ * code_sync), before any translated block of the frame runs again.  Stores are then
+ * coherent with instruction fetch on every hart, which the ISA allows (Zifencei:
+ * fence.i orders them; a coherent hart needs no more), so the engine's fence.i,
+ * a no-op that ends the block, is right as it is. */
+
+/* Hart h drops the translated code of frame hfn before its next block. */
+static void code_stale(struct pyhv_vm *vm, int h, uint32_t hfn)
+{
+    struct pyhv_vcpu *v = vm->harts[h];
+    if (!v)
+        return;
+    for (uint32_t i = 0; i < v->nstale && i < PYHV_MAX_STALE; i++)
+        if (v->stale_hfn[i] == hfn)
+            return;
+    if (v->nstale < PYHV_MAX_STALE)
+        v->stale_hfn[v->nstale] = hfn;
+    if (v->nstale <= PYHV_MAX_STALE)
+        v->nstale++; /* past the list: all of its translated code goes */
+    v->next_event = 0;
+}
+
+static void flush_harts(struct pyhv_vm *vm, uint8_t harts)
+{
+    for (int h = 0; harts; h++, harts >>= 1)
+        if ((harts & 1) && vm->harts[h]) {
+            vm->harts[h]->flush_pending = 1;
+            vm->harts[h]->next_event = 0;
+        }
+}
+
+/* The frame behind guest frame gfn leaves it (copy-on-write break): its code goes
+ * everywhere, or it could run again should the frame come back to this VM. */
+static void code_forget(struct pyhv_vm *vm, uint32_t gfn, uint32_t hfn)
+{
+    for (int h = 0; h < PYHV_MAX_HARTS; h++)
+        if (vm->code_harts[gfn] & (1u << h))
+            code_stale(vm, h, hfn);
+    vm->code_harts[gfn] = 0;
+}
+
+/* A fill grants `perms` on RAM frame gfn (host frame hfn) to hart v for `access`;
+ * returns the perms to install.  The rules are in the comment above. */
+static uint32_t code_coherence(struct pyhv_vcpu *v, uint32_t gfn, uint32_t hfn, uint32_t perms, int access)
+{
+    struct pyhv_vm *vm = v->vm;
+    uint8_t me = (uint8_t)(1u << v->hart_id);
+    if (perms & PROT_W) {
+        /* whose code a store may change unseen: everyone else's, and ours through an entry without X */
+        uint8_t stale = vm->code_harts[gfn] & (perms & PROT_X ? (uint8_t)~me : 0xff);
+        if (stale && access != PYHV_ACC_WRITE) {
+            perms &= ~PROT_W; /* a read keeps the code; the first store comes back here */
+        } else {
+            for (int h = 0; h < PYHV_MAX_HARTS; h++)
+                if (stale & (1u << h))
+                    code_stale(vm, h, hfn); /* for us, that flushes this entry too */
+            vm->code_harts[gfn] &= (uint8_t)~stale;
+            vm->write_harts[gfn] |= me;
+            if (!(perms & PROT_X) && !(stale & me))
+                vm->alias_harts[gfn] |= me;
+        }
+    }
+    if (perms & PROT_X) {
+        vm->code_harts[gfn] |= me;
+        /* writable entries whose stores would not reach this code: flush them */
+        uint8_t flush = (uint8_t)((vm->write_harts[gfn] & ~me) | (vm->alias_harts[gfn] & me));
+        flush_harts(vm, flush);
+        vm->write_harts[gfn] &= (uint8_t)~(flush & ~me);
+        vm->alias_harts[gfn] &= (uint8_t)~flush;
+    }
+    return perms;
+}
+
 /* Stage 2: guest-physical -> engine-physical.  RAM goes through the s2 table
  * (allocating a zero frame on first touch when `demand`), ROM and MMIO windows
  * are identity-mapped.  Returns 0, -1 for "no memory here" (an access fault), or
@@ -130,9 +218,12 @@ int stage2(struct pyhv_vm *vm, uint64_t gpa, int access, int demand, uint32_t *e
             vm->s2[gfn] = e;
             vm->frames_owned++;
         } else if ((e & PYHV_S2_COW) && access == PYHV_ACC_WRITE && demand) {
+            uint32_t shared = e >> PAGE_SHIFT;
             e = cow_break(vm, e);
             if (!e)
                 return STAGE2_OOM;
+            if (e >> PAGE_SHIFT != shared)
+                code_forget(vm, gfn, shared);
             vm->s2[gfn] = e;
             vm->cow_breaks++;
         }
@@ -332,6 +423,10 @@ bool tlb_fill(uc_engine *u, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *e, v
         /* Unicorn keys its TLB by privilege only: an M fetch (untranslated) and an MPRV
          * data access (translated at MPP) must not serve each other from one entry. */
         perms &= access == PYHV_ACC_FETCH ? PROT_X : (PROT_R | PROT_W);
+    uint64_t ram_off = t.gpa - v->vm->ram_base;
+    if (t.gpa >= v->vm->ram_base && ram_off < (uint64_t)v->vm->ram_frames << PAGE_SHIFT)
+        perms = code_coherence(v, (uint32_t)(ram_off >> PAGE_SHIFT), (epa - v->vm->pool->uc_base) >> PAGE_SHIFT,
+                               perms, access);
     e->paddr = epa;
     e->perms = perms;
     trace_event(v, PYHV_TRACE_MMU, (uint32_t)access, (uint32_t)vaddr, epa, (uint32_t)priv, perms);

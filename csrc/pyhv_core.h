@@ -73,6 +73,7 @@ struct pyhv_window {
 #define PYHV_MAX_WINDOWS 24
 
 /* One VM's guest-physical memory: stage-2 table over RAM + identity windows. */
+#define PYHV_MAX_HARTS 8
 struct pyhv_vm {
     struct pyhv_pool *pool;
     int32_t id;
@@ -82,11 +83,19 @@ struct pyhv_vm {
     uint32_t frames_owned; /* present stage-2 entries (private or shared frames) */
     uint32_t frame_limit;  /* demand-zero refused beyond this */
     uint32_t cow_breaks;
+    /* Translated-code coherence (csrc/mmu.c code_coherence), per RAM frame, bit h for
+     * hart h: it may hold translated code from the frame (code_harts), a writable TLB
+     * entry for it (write_harts), or a writable entry without X (alias_harts). */
+    uint8_t *code_harts;
+    uint8_t *write_harts;
+    uint8_t *alias_harts;
+    struct pyhv_vcpu *harts[8]; /* PYHV_MAX_HARTS; NULL for a hart not attached */
     uint32_t nwindows;
     struct pyhv_window windows[24];
 };
 
 /* One vCPU: the engine handle plus everything the hooks need. */
+#define PYHV_MAX_STALE 16
 struct pyhv_vcpu {
     void *uc;
     struct pyhv_vm *vm;
@@ -110,6 +119,8 @@ struct pyhv_vcpu {
     int32_t fault_cause;    /* pending fault from a refused TLB fill, -1 none */
     uint32_t fault_page;
     uint32_t identity_fill; /* tlb_fill maps engine addresses onto themselves (TB invalidation) */
+    uint32_t nstale;        /* frames in stale_hfn; PYHV_MAX_STALE + 1: drop all translated code */
+    uint32_t stale_hfn[16]; /* PYHV_MAX_STALE frames whose translated code goes at the next block */
     uint32_t page0_ok;      /* a real fetch from page 0 is under way (see tlb_fill) */
     uint32_t cow_seen;      /* vm->cow_breaks when this vCPU last flushed for them */
     uint32_t flush_pending; /* flush the TLB at the next block boundary */

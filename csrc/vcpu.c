@@ -176,9 +176,11 @@ static void hook_block(uc_engine *u, uint64_t address, uint32_t size, void *data
         uc.emu_stop(u);
         return;
     }
-    if (v->flush_pending) {
-        v->flush_pending = 0;
-        pyhv_vcpu_flush_tlb(v);
+    if ((v->flush_pending || v->nstale) && code_sync(v)) {
+        /* This block may be translated code just dropped: writing PC skips it (facts
+         * Q10), so the engine looks it up again, and translates it anew if it was. */
+        reg_set(u, UC_RISCV_REG_PC, pc);
+        return;
     }
     timer_rearm(v);
     if ((v->vmip || v->slines_dirty) && interrupts_check(v, pc))
@@ -245,10 +247,7 @@ int pyhv_vcpu_run(struct pyhv_vcpu *v, uint64_t budget)
         /* Interrupts due at entry are taken here: a PC write from the block hook
          * of the first block after emu_start is not honoured (measured), and the
          * engine delivers S-level interrupts when it starts. */
-        if (v->flush_pending) {
-            v->flush_pending = 0;
-            pyhv_vcpu_flush_tlb(v);
-        }
+        code_sync(v);
         timer_rearm(v);
         if (v->slines_dirty)
             apply_slines(v);
@@ -318,6 +317,39 @@ int pyhv_vcpu_flush_tlb(struct pyhv_vcpu *v)
 {
     v->counters[PYHV_CNT_TLB_FLUSH]++;
     return uc.ctl(v->uc, UC_CTL_WRITE(UC_CTL_TLB_FLUSH, 0)) == UC_ERR_OK ? 0 : -1;
+}
+
+/* What mmu.c's fill hook found stale: drop translated code of the frames in
+ * stale_hfn (flushing the TLB on the way), else flush the TLB if asked.  Returns
+ * true if code was dropped. */
+bool code_sync(struct pyhv_vcpu *v)
+{
+    uc_engine *u = v->uc;
+    uint32_t n = v->nstale;
+    v->nstale = 0;
+    if (n == 0) {
+        if (v->flush_pending) {
+            v->flush_pending = 0;
+            pyhv_vcpu_flush_tlb(v);
+        }
+        return false;
+    }
+    v->flush_pending = 0;
+    v->counters[PYHV_CNT_TB_INVAL] += n;
+    if (n > PYHV_MAX_STALE) {
+        pyhv_vcpu_flush_tlb(v);
+        uc.ctl(u, UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0));
+        return true;
+    }
+    pyhv_vcpu_flush_tlb(v);
+    v->identity_fill = 1;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t start = v->vm->pool->uc_base + ((uint64_t)v->stale_hfn[i] << PAGE_SHIFT);
+        uc.ctl(u, UC_CTL_WRITE(UC_CTL_TB_REMOVE_CACHE, 2), start, start + PAGE_SIZE);
+    }
+    v->identity_fill = 0;
+    pyhv_vcpu_flush_tlb(v);
+    return true;
 }
 
 /* Drop translated code for host frames [hfn, hfn + n) after a host-side write.

@@ -102,6 +102,15 @@ class GuestMemory:
         self.c.ram_frames = self.nframes
         self.c.s2 = ffi.cast("uint32_t *", ffi.from_buffer(self.s2))
         self.c.frame_limit = self.nframes if frame_limit is None else int(frame_limit)
+        # Per guest frame, a bit per hart: who may hold translated code from it and
+        # writable TLB entries for it (csrc/mmu.c code_coherence keeps them).
+        self.code_harts = np.zeros(self.nframes, dtype=np.uint8)
+        self.write_harts = np.zeros(self.nframes, dtype=np.uint8)
+        self.alias_harts = np.zeros(self.nframes, dtype=np.uint8)
+        self.c.code_harts = ffi.cast("uint8_t *", ffi.from_buffer(self.code_harts))
+        self.c.write_harts = ffi.cast("uint8_t *", ffi.from_buffer(self.write_harts))
+        self.c.alias_harts = ffi.cast("uint8_t *", ffi.from_buffer(self.alias_harts))
+        self.harts = {}  # hart id -> its struct pyhv_vcpu, alive as long as c.harts names it
         self.pinned = False  # frames fixed for good (Unicorn-MMU mode maps them into the engine once)
         self.write_listeners = []  # callables(hfn, nframes): drop translated code
         self.tlb_listeners = []  # callables(): stage 2 changed, flush TLBs
@@ -170,6 +179,7 @@ class GuestMemory:
         for drop in self.write_listeners:
             drop(hfn, 1)  # its translated code goes with it (frames are reused)
         self.s2[gfn] = 0
+        self._forget_code(gfn)
         self.c.frames_owned -= 1
         for flush in self.tlb_listeners:
             flush()
@@ -205,8 +215,14 @@ class GuestMemory:
         if self.frame(dst_gfn, allocate=False) is not None:
             self.release(dst_gfn)
         self.s2[dst_gfn], self.s2[src_gfn] = self.s2[src_gfn], 0
+        for harts in (self.code_harts, self.write_harts, self.alias_harts):  # they follow the frame
+            harts[dst_gfn], harts[src_gfn] = harts[src_gfn], 0
         for flush in self.tlb_listeners:
             flush()
+
+    def _forget_code(self, gfn: int) -> None:
+        """Guest frame gfn no longer has its frame: no hart holds code or entries for it."""
+        self.code_harts[gfn] = self.write_harts[gfn] = self.alias_harts[gfn] = 0
 
     def release_all(self) -> None:
         for gfn in np.flatnonzero(self.s2 & S2_V):
@@ -239,6 +255,7 @@ class GuestMemory:
             pos += chunk
             for drop in self.write_listeners:
                 drop(hfn, 1)
+            self.code_harts[gfn] = 0  # every hart dropped it
 
     def read32(self, gpa: int):
         """For the Python MMU twin: a word of RAM, or None outside RAM."""

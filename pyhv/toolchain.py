@@ -155,6 +155,7 @@ TARGETS: tuple[Target, ...] = (
     _test_program("touch"),
     _test_program("smp"),
     _test_program("smc"),
+    _test_program("stalecode"),
     Target(
         name="hello",
         sources=HELLO_SOURCES,

@@ -50,6 +50,7 @@ class VCpu:
         rc_ = lib.pyhv_vcpu_attach(self.c)
         if rc_ != 0:
             raise PyhvError(f"could not attach the C core to the engine (step {-rc_})")
+        vm.memory.harts[hart_id] = vm.memory.c.harts[hart_id] = self.c  # reached by other harts' fills (mmu.c)
         self._device_error = None
         self._mmio = []  # keeps the windows (and their handles) alive
         # mhartid reads 0 on every engine (Unicorn has one CPU per engine and drops writes to

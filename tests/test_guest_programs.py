@@ -325,6 +325,43 @@ def test_host_write_invalidates_code(boot, mmu, how):
     assert (ex.reason, ex.pc, cpu["a0"]) == ("breakpoint", RAM_BASE + 4, 2)
 
 
+# ---- stalecode.S --------------------------------------------------------------
+
+STALE_LABELS = "host_write remote_write done remote_done ready svc_call svc_store"
+FUNC_PA = RAM_BASE + 0x200000
+
+
+UNICORN_STALE = pytest.mark.xfail(strict=True, reason="Unicorn's own MMU keeps it: README, Known limitations")
+
+
+@pytest.mark.parametrize("mmu", ["pyhv", pytest.param("unicorn", marks=UNICORN_STALE)])
+def test_code_rewritten_through_a_non_executable_alias_runs_in_its_new_form(programs, mmu):
+    """stalecode.S: a function rewritten through the direct map (R W, no X) of its frame,
+    then run at its own VA after fence.i, returns its new version: through a warm TLB
+    entry, after a switch of address space, after a host write and after a store on
+    another hart (s1..s5 = 1..5; stale translated code gives 1, 1, 1, 4, 4)."""
+    from pyhv.vm import VM, FramePool
+
+    labels = programs.labels("stalecode", STALE_LABELS)
+    vm = VM(FramePool(size_mib=64), mem_size_mib=4, mmu=mmu, vcpus=2)
+    try:
+        vm.load(RAM_BASE, programs.image("stalecode"))
+        for hart, cpu in enumerate(vm.vcpus):
+            cpu.pc, cpu.priv, cpu["a0"], cpu.ebreak_exits = RAM_BASE, 3, hart, True
+        h0, h1 = vm.vcpus
+        ex = h0.run(100_000)
+        assert (ex.reason, ex.pc) == ("breakpoint", labels["host_write"])
+        vm.write_phys(FUNC_PA, struct.pack("<I", LI_A0_1 + (3 << 20)))  # li a0, 4
+        h0.pc = ex.pc + 4
+        assert h0.run(100_000).pc == labels["remote_write"]
+        assert h1.run(100_000).pc == labels["remote_done"]
+        h0.pc = labels["remote_write"] + 4
+        assert (h0.run(100_000).pc, h0.priv) == (labels["done"], 1)
+        assert [h0[f"s{i}"] for i in range(1, 6)] == [1, 2, 3, 4, 5]
+    finally:
+        vm.close()
+
+
 # ---- paging.S ----------------------------------------------------------------
 
 SENTINEL = 0xDEADBEEF

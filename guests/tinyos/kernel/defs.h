@@ -177,7 +177,6 @@ int virtio_disk_init(void);
 uint32 virtio_disk_irq(void);
 void virtio_disk_intr(void);
 void virtio_disk_rw(uint32 sector, void *data, uint32 nbytes, int write);
-void virtio_disk_drop_code(uint32 pa);
 uint32 disk_fs_sector(void);
 uint32 disk_fs_sectors(void);
 

@@ -78,6 +78,7 @@ int kexec(char *path, char **argv)
     iunlockput(ip);
     end_op();
     ip = 0;
+    fence_i();  /* the text just written, before this hart fetches it (Zifencei) */
 
     /* The stack: strings first (highest), then the argv array below them. */
     if (uvmmap(pt, USER_STACK_BOTTOM, USER_STACK_TOP, PTE_R | PTE_W) < 0)

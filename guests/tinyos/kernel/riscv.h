@@ -74,6 +74,9 @@ static inline int intr_get(void) { return (csr_read(sstatus) & SSTATUS_SIE) != 0
 static inline void wfi(void) { __asm__ volatile("wfi" : : : "memory"); }
 static inline void sfence_vma(void) { __asm__ volatile("sfence.vma zero, zero" : : : "memory"); }
 static inline void fence(void) { __asm__ volatile("fence rw, rw" : : : "memory"); }
+/* Zifencei (unprivileged spec, chapter "Zifencei"): stores to instruction memory
+ * become visible to this hart's instruction fetches only after a fence.i. */
+static inline void fence_i(void) { __asm__ volatile("fence.i" : : : "memory"); }
 
 /* The 64-bit time counter (10 MHz, csrc/abi.h PYHV_TIMEBASE_HZ): read the high
  * half twice so a carry between the two reads is never seen. */

@@ -194,21 +194,6 @@ void virtio_disk_rw(uint32 sector, void *data, uint32 nbytes, int write)
     release(&disk.lock);
 }
 
-/* Make sure no translated code survives for the page at pa, whose contents are
- * kept.  Workaround for a pyhv engine bug (UC_TLB_VIRTUAL mode): a page reused for
- * user code at the same virtual address (exec, fork) can run the previous
- * program's stale translation (pyhv's own MMU mode misses the rewrite; Unicorn's
- * built-in MMU does not).  pyhv drops translated code whenever a device writes a
- * frame by DMA, so one sector is read into the page and the page's first bytes
- * put back.  vm.c calls this for every page it makes executable. */
-void virtio_disk_drop_code(uint32 pa)
-{
-    uint8 save[VIRTIO_BLK_SECTOR];
-    memmove(save, (void *)pa, sizeof save);
-    virtio_disk_rw(0, (void *)pa, sizeof save, 0);
-    memmove((void *)pa, save, sizeof save);
-}
-
 /* The device's interrupt: acknowledge it, then retire what the used ring returned. */
 void virtio_disk_intr(void)
 {

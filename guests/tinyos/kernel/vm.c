@@ -11,8 +11,8 @@
  * through the kernel's identity map of RAM.  So a bad pointer (unmapped, into the
  * kernel, read-only for a write) gives -1 and never a fault, and the kernel runs
  * with sstatus.SUM clear all the time.  A and D are preset: no PTE ever needs a
- * hardware update.  A page that becomes executable first goes through
- * virtio_disk_drop_code (an engine quirk: stale translated code, see there).
+ * hardware update.  Whoever writes instructions into user pages (exec.c, uvmcopy)
+ * executes fence.i before the hart may run them (uniprocessor: one hart fetches).
  */
 #include "defs.h"
 #include "memlayout.h"
@@ -126,16 +126,12 @@ int uvmmap(pagetable_t pt, uint32 va, uint32 end, uint32 perm)
         if (!pte)
             return -1;
         if (*pte & PTE_V) {
-            if ((perm & PTE_X) && !(*pte & PTE_X))
-                virtio_disk_drop_code(PTE2PA(*pte));
             *pte |= perm;
             continue;
         }
         void *mem = kalloc();
         if (!mem)
             return -1;
-        if (perm & PTE_X)
-            virtio_disk_drop_code((uint32)mem);
         *pte = KPTE(mem, perm | PTE_U);
     }
     return 0;
@@ -170,8 +166,9 @@ uint32 uvmdealloc(pagetable_t pt, uint32 oldsz, uint32 newsz)
     return newsz;
 }
 
-/* Copy every user page of old into new (fork).  -1 if memory runs out; the
- * caller frees new. */
+/* Copy every user page of old into new (fork), text included, so the copies are
+ * ordered before instruction fetch (fence.i).  -1 if memory runs out; the caller
+ * frees new. */
 int uvmcopy(pagetable_t old, pagetable_t new)
 {
     for (uint32 i = 0; i < VPN1(USER_TOP); i++) {
@@ -187,11 +184,10 @@ int uvmcopy(pagetable_t old, pagetable_t new)
             if (!mem)
                 return -1;
             memmove(mem, (void *)PTE2PA(t[j]), PGSIZE);
-            if (t[j] & PTE_X)
-                virtio_disk_drop_code((uint32)mem);
             *pte = PA2PTE(mem) | PTE_FLAGS(t[j]);
         }
     }
+    fence_i();
     return 0;
 }
 
