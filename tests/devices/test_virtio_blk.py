@@ -20,6 +20,7 @@ from pyhv.devices.virtio_blk import (
     VIRTIO_BLK_F_FLUSH,
     VIRTIO_BLK_F_RO,
     VIRTIO_BLK_F_SEG_MAX,
+    VIRTIO_BLK_F_SIZE_MAX,
     VIRTIO_BLK_S_IOERR,
     VIRTIO_BLK_S_OK,
     VIRTIO_BLK_S_UNSUPP,
@@ -345,12 +346,14 @@ def test_identity_features_and_config(image):
     ]  # fmt: skip
     drv = Driver(dev, dev.memory)
     offered = drv.offered()
-    want = {VIRTIO_F_VERSION_1, VIRTIO_F_INDIRECT_DESC, VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_SEG_MAX}
+    want = {VIRTIO_F_VERSION_1, VIRTIO_F_INDIRECT_DESC, VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_SEG_MAX,
+            VIRTIO_BLK_F_SIZE_MAX}  # fmt: skip
     assert offered == sum(1 << b for b in want) and not offered >> VIRTIO_BLK_F_RO & 1
     drv.set(Reg.DeviceFeaturesSel, 2)
     assert drv.reg(Reg.DeviceFeatures) == 0
     assert dev.read(Reg.Config, 8) == CAP and dev.read(Reg.Config, 4) == CAP and dev.read(Reg.Config + 4, 4) == 0
     assert dev.read(Reg.Config + 12, 4) == 62 and dev.read(Reg.Config + 20, 4) == 512  # seg_max, blk_size
+    assert dev.read(Reg.Config + 8, 4) == 64 * 1024  # size_max
     assert dev.read(Reg.Config + 0x100, 4) == 0 and dev.read(Reg.ConfigGeneration, 4) == 0
     drv.set(Reg.QueueSel, 0)
     assert drv.reg(Reg.QueueNumMax) == 64
