@@ -36,7 +36,7 @@ PFN_SHIFT = 12  # VIRTIO_BALLOON_PFN_SHIFT: balloon pages are 4 KiB whatever the
 # pages), le32 actual (written by the driver: the pages it has in the balloon).
 BALLOON_CONFIG = struct.Struct("<II")
 CONFIG_ACTUAL = 4
-READ_CHUNK = 4096  # bytes of PFNs read per step: host memory stays bounded whatever lengths the guest claims
+READ_CHUNK = 1024  # bytes of PFNs read per step (256 PFNs, at most 256 frames released: about 1 MiB of work)
 FRAME_COST = 4096  # work charged per frame returned to the pool: it is scrubbed, its code and TLB entries dropped
 
 

@@ -448,10 +448,10 @@ class VirtioMMIODevice(Device):
 
     def _drain(self, index: int, q: Virtqueue, budget: Budget) -> bool:
         """Complete requests of queue `index` while the budget lasts; True once its avail ring is empty."""
+        # avail idx is read once per call: a driver that adds more after notifying notifies again (no NO_NOTIFY).
+        avail_idx = U16.unpack(self.memory.read(q.driver + 2, 2))[0]
         while True:
             if index not in self.in_flight:
-                # avail idx is read again for each request: what the driver added meanwhile is served too.
-                avail_idx = U16.unpack(self.memory.read(q.driver + 2, 2))[0]
                 pending = (avail_idx - q.last_avail_idx) & 0xFFFF
                 if pending > q.num:
                     raise VirtqueueError(f"avail idx moved by {pending}, more than the queue size {q.num}")
