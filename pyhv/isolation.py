@@ -498,14 +498,17 @@ class VirtqueueRings:
 
 
 VIRTQ_NEXT, VIRTQ_WRITE, VIRTQ_INDIRECT = 1, 2, 4
-REUSE_PATTERNS = ("loop", "shared_tail", "same_head", "same_buffer", "huge", "indirect_reuse", "random")
+REUSE_PATTERNS = ("aliased_chain", "loop", "shared_tail", "same_head", "same_buffer", "huge", "indirect_reuse",
+                  "random")  # fmt: skip
 
 
 @st.composite
 def virtqueue_rings(draw, num: int, buffers, indirect_at: int | None = None, pattern=None) -> VirtqueueRings:
     """Rings for a queue of ``num`` entries whose chains reuse what a well-behaved driver never reuses.
 
-    ``buffers`` draws buffer addresses (the caller decides how many are in RAM).  Patterns: a chain whose next
+    ``buffers`` draws buffer addresses (the caller decides how many are in RAM).  Patterns: a well-formed chain
+    (one readable descriptor, then up to queue size - 2 naming one buffer, writable or not, then a writable byte)
+    that every avail entry names ("aliased_chain": the most work a device can be asked for); a chain whose next
     leads back into itself ("loop"); chains from different heads that merge ("shared_tail"); every avail entry
     naming the same head ("same_head"); every descriptor naming one buffer ("same_buffer"); lengths near 2^32
     ("huge"); several descriptors naming one indirect table ("indirect_reuse"); or anything ("random").  Each
@@ -530,6 +533,16 @@ def virtqueue_rings(draw, num: int, buffers, indirect_at: int | None = None, pat
             if i != tail:
                 table[i][2] = (table[i][2] | VIRTQ_NEXT) & ~VIRTQ_INDIRECT
                 table[i][3] = tail
+    if pattern == "aliased_chain":
+        k = draw(st.integers(0, num - 3).map(lambda x: num - 2 - x))  # shrinks towards the longest chain
+        seg = draw(st.sampled_from([0x10000, 0x8000, 0x1000, 0x200, 0xFFFFFFFF]))
+        data_flags = draw(st.sampled_from([VIRTQ_NEXT | VIRTQ_WRITE, VIRTQ_NEXT]))
+        table[0] = [one_buffer, 16, VIRTQ_NEXT, 1]
+        data = draw(buffers)  # one data buffer behind (nearly) every data descriptor
+        for i in range(1, k + 1):
+            table[i] = [draw(st.just(data) | buffers), seg, data_flags, i + 1]
+        table[k + 1] = [draw(buffers), 1, VIRTQ_WRITE, 0]
+        return VirtqueueRings([tuple(t) for t in table], num, [0] * num)
     indirect = []
     if indirect_at is not None and (pattern == "indirect_reuse" or draw(st.booleans())):
         n = draw(st.integers(1, num))

@@ -8,9 +8,9 @@ writable status byte, the last byte of the chain (§5.2.6).  Error choices: a he
 data length that is not a multiple of 512, a sector range past the capacity, more data than seg_max * size_max
 (the largest request the configuration space allows, §5.2.4), an OUT on a read-only disk, a data buffer outside
 RAM (DmaError) or a host I/O error complete with VIRTIO_BLK_S_IOERR (after whatever data already moved); unknown
-types with VIRTIO_BLK_S_UNSUPP.  Data moves in CHUNK steps the transport may pause between (its Budget).  GET_ID writes min(20, data length) bytes of the id.  A chain
-with no device-writable byte, or whose status byte is outside RAM, cannot report anything: VirtqueueError, so
-the transport sets DEVICE_NEEDS_RESET.
+types with VIRTIO_BLK_S_UNSUPP.  GET_ID writes min(20, data length) bytes of the id.  A chain with no
+device-writable byte, or whose status byte is outside RAM, cannot report anything: VirtqueueError, so the
+transport sets DEVICE_NEEDS_RESET.  Data moves in CHUNK steps the transport may pause between (its Budget).
 """
 
 from __future__ import annotations
@@ -130,8 +130,8 @@ class VirtioBlk(VirtioMMIODevice):
 
     ``serial`` is the GET_ID string (ASCII, at most 20 bytes).  Offers BLK_SIZE (512), FLUSH, SEG_MAX
     (QueueNumMax - 2: header and status may each take a descriptor, any chain within the queue size is served),
-    SIZE_MAX (SIZE_MAX) and RO for a read-only backend.  Without FLUSH negotiated every OUT is made stable before it completes
-    (§5.2.6.2: FLUSH offered but not negotiated).
+    SIZE_MAX (SIZE_MAX) and RO for a read-only backend.  Without FLUSH negotiated every OUT is made stable before it
+    completes (§5.2.6.2: FLUSH offered but not negotiated).
     """
 
     name = "virtio-blk"
@@ -162,7 +162,8 @@ class VirtioBlk(VirtioMMIODevice):
         self.counters.update(req_unsupported=0, bytes_read=0, bytes_written=0, errors=0)
 
     def device_features(self) -> int:
-        bits = 1 << VIRTIO_BLK_F_SIZE_MAX | 1 << VIRTIO_BLK_F_SEG_MAX | 1 << VIRTIO_BLK_F_BLK_SIZE | 1 << VIRTIO_BLK_F_FLUSH
+        bits = 1 << VIRTIO_BLK_F_SIZE_MAX | 1 << VIRTIO_BLK_F_SEG_MAX | 1 << VIRTIO_BLK_F_BLK_SIZE
+        bits |= 1 << VIRTIO_BLK_F_FLUSH
         return bits | (1 << VIRTIO_BLK_F_RO if self.backend.read_only else 0)
 
     def config_space(self) -> bytes:
