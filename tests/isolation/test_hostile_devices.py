@@ -340,3 +340,71 @@ def test_every_register_access_does_bounded_work(big_disk, ops):
                 dev.read(offset, size)
             assert metered.bytes_moved <= bound
             assert sum(line.taken) <= FIFO_DEPTH and len(sent) <= 1
+
+
+def _notify_trace(tmp_path):
+    """A guest's one QueueNotify store (M-mode, no BIOS) naming 16 aliased 384 KiB reads; the board's steps."""
+    import io
+
+    from pyhv import image
+    from pyhv.console import Console
+    from pyhv.machine import Machine, MachineConfig
+
+    t0, a0 = 5, 10
+    kernel = struct.pack(
+        "<4I",
+        iso.lui(t0, lib.PYHV_VIRTIO0_BASE >> 12),
+        iso.store("sw", 0, t0, Reg.QueueNotify),  # the one hostile access
+        iso.addi(a0, a0, 1),
+        iso.jal(0, -4),  # then spin
+    )
+    path = tmp_path / "notify.img"
+    path.write_bytes(image.build(kernel, fs=bytes(range(256)) * 4 * 4096))
+    machine = Machine(MachineConfig(image=str(path), bios=None, mem_size_mib=16), console=Console(output=io.BytesIO()))
+    blk, mem = machine.disks[0], machine.vm.memory
+    metered = blk.memory = iso.MeteredMemory(mem)
+    num, desc, avail, used, buf = 16, RAM + 0x400000, RAM + 0x401000, RAM + 0x402000, RAM + 0x410000
+    w = blk.write
+    for value in (0, ACKNOWLEDGE, ACKNOWLEDGE | DRIVER):
+        w(Reg.Status, 4, value)
+    w(Reg.DriverFeaturesSel, 4, 1)
+    w(Reg.DriverFeatures, 4, 1)  # VIRTIO_F_VERSION_1
+    w(Reg.Status, 4, ACKNOWLEDGE | DRIVER | FEATURES_OK)
+    w(Reg.QueueNum, 4, num)
+    for reg, addr in ((Reg.QueueDescLow, desc), (Reg.QueueDriverLow, avail), (Reg.QueueDeviceLow, used)):
+        w(reg, 4, addr)
+    w(Reg.QueueReady, 4, 1)
+    w(Reg.Status, 4, ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK)
+    mem.write(buf - 0x100, struct.pack("<IIQ", 0, 0, 0))  # IN from sector 0
+    chain = [(buf - 0x100, 16, 1, 1)] + [(buf, 0x10000, 3, i + 2) for i in range(6)] + [(buf - 0x80, 1, 2, 0)]
+    mem.write(desc, b"".join(VIRTQ_DESC.pack(*d) for d in chain))
+    mem.write(avail, struct.pack(f"<HH{num}H", 0, num, *[0] * num))  # every slot names head 0
+    trace = []
+    for _ in range(40):
+        busy = bool(machine.busy_devices)
+        before, metered.bytes_moved = machine.insns_total, 0
+        what, _ = machine.step(2_000_000)
+        used_idx = struct.unpack("<H", mem.read(used + 2, 2))[0]
+        trace.append((busy, machine.insns_total - before, machine.last_exit.reason, used_idx, metered.bytes_moved))
+        if not machine.busy_devices and used_idx == num:
+            break
+    pending_irq = machine.plic.pending >> lib.PYHV_IRQ_VIRTIO0 & 1
+    machine.close()
+    return trace, pending_irq
+
+
+def test_a_guest_notify_is_served_from_the_run_loop(tmp_path):
+    """The store ends the vCPU's slice at the next block; the host loop then serves one SERVICE_BUDGET per step,
+    each step at most DEVICE_SERVICE_INSNS guest instructions apart, until all 16 requests are used; the
+    interrupt reaches the PLIC; and a second run takes exactly the same steps (determinism)."""
+    from pyhv.machine import DEVICE_SERVICE_INSNS
+
+    trace, pending_irq = _notify_trace(tmp_path)
+    busy, ran, reason, used_idx, moved = trace[0]
+    assert not busy and ran <= 4 and reason == "host"  # the slice ended right after the notifying block
+    assert 0 < used_idx < 16 and moved <= NOTIFY_BUDGET.nbytes + CHUNK + 17 + NOTIFY_BUDGET.requests * 512
+    for busy, ran, _, used_idx, moved in trace[1:]:
+        assert busy and moved <= SERVICE_BUDGET.nbytes + CHUNK + 17 + SERVICE_BUDGET.requests * 512
+        assert ran <= DEVICE_SERVICE_INSNS or used_idx == 16  # a full slice once the work is done
+    assert trace[-1][3] == 16 and 3 <= len(trace) <= 16 and pending_irq
+    assert _notify_trace(tmp_path)[0] == trace
