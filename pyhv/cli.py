@@ -238,7 +238,7 @@ def _run(args) -> int:
 def _mkimage(args) -> int:
     from pathlib import Path
 
-    from pyhv import image
+    from pyhv import image, imagelock
     from pyhv._native import lib
 
     if args.fs and args.root:
@@ -254,7 +254,7 @@ def _mkimage(args) -> int:
         fs = tinyfs.build(tinyfs.from_directory(args.root), size_blocks=args.size_mib * 1024 * 1024 // tinyfs.BSIZE)
     data = image.build(kernel, load_addr=args.load or lib.PYHV_KERNEL_BASE, entry=args.entry, fs=fs)
     try:
-        Path(args.output).write_bytes(data)
+        imagelock.write_image(args.output, data)  # refused while a VM has the image open
     except OSError as e:
         raise PyhvError(f"cannot write {args.output}: {e.strerror}") from None
     print(image.describe(args.output))
@@ -264,10 +264,10 @@ def _mkimage(args) -> int:
 def _fs(args) -> int:
     from pathlib import Path
 
-    from pyhv import tinyfs
+    from pyhv import imagelock, tinyfs
 
     try:
-        data = Path(args.image).read_bytes()
+        data = imagelock.read_image(args.image)  # refused while a VM writes the image
     except OSError as e:
         raise PyhvError(f"cannot read {args.image}: {e.strerror}") from None
     reader = tinyfs.Reader(data, args.image)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import struct
 
+from .. import imagelock
 from ..errors import ImageError
 from . import SetLevel
 from .virtio_mmio import DescriptorChain, DmaError, VirtioMMIODevice, VirtqueueError
@@ -62,7 +63,9 @@ class DiskBackend:
     """A raw image file seen as 512-byte sectors; trailing bytes past the last whole sector are not visible.
 
     ``snapshot=True`` keeps every write in an in-memory overlay, so the file is never modified;
-    ``read_only=True`` refuses writes (the device then offers VIRTIO_BLK_F_RO).
+    ``read_only=True`` refuses writes (the device then offers VIRTIO_BLK_F_RO).  The image is locked while the
+    backend is open, as QEMU locks it: exclusively when it may be written, shared by readers otherwise
+    (pyhv.imagelock.ImageInUse when another open conflicts).
     """
 
     def __init__(self, path: str | os.PathLike, *, snapshot: bool = False, read_only: bool = False) -> None:
@@ -75,6 +78,11 @@ class DiskBackend:
             size = os.fstat(self._file.fileno()).st_size
         except OSError as err:
             raise DiskError(f"cannot open disk image {self.path}: {err.strerror or err}") from err
+        try:  # exclusive for a writer, shared for readers (pyhv/imagelock.py), held until close()
+            imagelock.lock(self._file, self.path, write=not (read_only or snapshot))
+        except imagelock.ImageInUse:
+            self._file.close()
+            raise
         self.capacity_sectors = size // SECTOR_SIZE
         self._overlay: dict[int, bytes] = {}  # sector -> contents, snapshot mode only
 
