@@ -36,7 +36,7 @@ def _refusal(file, path: str, write: bool) -> str:
     if not others:
         who = "another process"
     elif others[0][0] == os.getpid():
-        who = "this pyhv process already (the same image twice)"
+        who = "this pyhv process already (another disk or VM of it has it open)"
     else:
         pid, kind = others[0]
         who = f"process {pid}{_command(pid)}, which {'writes' if kind == 'WRITE' else 'reads'} it"

@@ -107,4 +107,21 @@ def test_an_extra_drive_is_locked_too(disk, tmp_path):
     finally:
         assert holder.poweroff() == 0
     r = pyhv("boot", disk, "--drive", disk, "--max-insns", "1000")  # the same image twice in one VM
+    assert r.returncode == 1 and "in use by this pyhv process already (another disk or VM" in one_line(r.stderr)
+
+
+def test_pyhv_run_guests_take_the_same_locks(disk, tmp_path):
+    import json
+
+    config = tmp_path / "host.json"
+    vm = {"image": disk, "mem_size_mib": 16, "snapshot": False}
+    config.write_text(json.dumps({"host": {"pool_size_mib": 128}, "vms": [{"name": "a", **vm}, {"name": "b", **vm}]}))
+    r = pyhv("run", str(config), "--timeout", "60")
     assert r.returncode == 1 and "in use by this pyhv process already" in one_line(r.stderr)
+    holder = Holder("--snapshot", disk)
+    try:
+        config.write_text(json.dumps({"host": {"pool_size_mib": 64}, "vms": [{"name": "a", **vm}]}))
+        r = pyhv("run", str(config), "--timeout", "60")
+        assert r.returncode == 1 and f"is in use by process {holder.pid}" in one_line(r.stderr)
+    finally:
+        assert holder.poweroff() == 0
