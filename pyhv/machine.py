@@ -67,17 +67,24 @@ class Machine:
         disks = ([config.image] if config.image else []) + list(config.drives)
         if len(disks) + config.balloon > lib.PYHV_VIRTIO_SLOTS:
             raise ConfigError(f"at most {lib.PYHV_VIRTIO_SLOTS - config.balloon} disks")
-        self.backends = [DiskBackend(path, snapshot=config.snapshot) for path in disks]
-        if config.bios is None and config.image:
-            self.boot_header = read_header(config.image)  # checked here: there is no BIOS to complain
-        self.bios = self._read_bios(config.bios)
-        self.pool = pool or FramePool(size_mib=config.mem_size_mib + 16)
-        self.resets = 0
-        self.last_exit = None
-        # callable(machine) -> True (memory is back: retry now), None (reclaim under way: retry
-        # soon) or False (give up: the VM stops with a clear message).  pyhv.host sets it.
-        self.on_oom = None
-        self._build()
+        self.backends = []  # each holds its image's lock (pyhv/imagelock.py) until close()
+        try:
+            for path in disks:
+                self.backends.append(DiskBackend(path, snapshot=config.snapshot))
+            if config.bios is None and config.image:
+                self.boot_header = read_header(config.image)  # checked here: there is no BIOS to complain
+            self.bios = self._read_bios(config.bios)
+            self.pool = pool or FramePool(size_mib=config.mem_size_mib + 16)
+            self.resets = 0
+            self.last_exit = None
+            # callable(machine) -> True (memory is back: retry now), None (reclaim under way: retry
+            # soon) or False (give up: the VM stops with a clear message).  pyhv.host sets it.
+            self.on_oom = None
+            self._build()
+        except BaseException:
+            for backend in self.backends:  # a refused lock (or any error) lets go of the images already locked
+                backend.close()
+            raise
 
     @staticmethod
     def _read_bios(path):

@@ -125,3 +125,19 @@ def test_pyhv_run_guests_take_the_same_locks(disk, tmp_path):
         assert r.returncode == 1 and f"is in use by process {holder.pid}" in one_line(r.stderr)
     finally:
         assert holder.poweroff() == 0
+
+
+def test_a_refused_machine_lets_go_of_the_images_it_locked(tmp_path):
+    from pyhv.devices.virtio_blk import DiskBackend
+    from pyhv.imagelock import ImageInUse
+    from pyhv.machine import Machine, MachineConfig
+
+    boot, data = tmp_path / "boot.img", tmp_path / "data.img"
+    shutil.copyfile(ROOT / "guests" / "hello.img", boot)
+    data.write_bytes(bytes(1 << 16))
+    holder = DiskBackend(data)
+    with pytest.raises(ImageInUse) as refused:
+        Machine(MachineConfig(image=str(boot), drives=[str(data)]))
+    assert f"disk image {data} is in use by this pyhv process already" in str(refused.value)
+    DiskBackend(boot).close()  # boot.img was locked first, and let go when the machine was refused
+    holder.close()
