@@ -16,7 +16,7 @@ ring damage: DEVICE_NEEDS_RESET, after the PFNs already read have been handled.
 
 The spec sets no size for a request; this device reads at most as many PFNs as the VM has pages (a longer
 array names some page twice), counts the rest in ``excess_pfns`` unread, and works in READ_CHUNK steps the
-transport may pause between: a step costs its bytes plus FRAME_COST per frame it returns to the pool.
+transport may pause between: a step costs its bytes, STEP_COST, and FRAME_COST per frame it returns to the pool.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ BALLOON_CONFIG = struct.Struct("<II")
 CONFIG_ACTUAL = 4
 READ_CHUNK = 1024  # bytes of PFNs read per step (256 PFNs, at most 256 frames released: about 1 MiB of work)
 FRAME_COST = 4096  # work charged per frame returned to the pool: it is scrubbed, its code and TLB entries dropped
+STEP_COST = 16 * 1024  # work charged per step besides its bytes: a step's Python and numpy calls cost about as much
 
 
 class VirtioBalloon(VirtioMMIODevice):
@@ -111,6 +112,7 @@ class VirtioBalloon(VirtioMMIODevice):
                     mem.release(gfn)
                 self.counters["released_frames"] += len(present)
                 chain.charge(FRAME_COST * len(present))
+            chain.charge(STEP_COST)
             yield
 
     # -- snapshots -----------------------------------------------------------------------------
