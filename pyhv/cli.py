@@ -320,7 +320,7 @@ def _run(args) -> int:
 def _mkimage(args) -> int:
     from pathlib import Path
 
-    from pyhv import image, tinyfs
+    from pyhv import image, imagelock, tinyfs
     from pyhv._native import lib
 
     if args.tinyos and args.kernel:
@@ -346,7 +346,7 @@ def _mkimage(args) -> int:
     data = image.build(kernel, load_addr=lib.PYHV_KERNEL_BASE if args.load is None else args.load, entry=args.entry,
                        fs=fs)
     try:
-        Path(args.output).write_bytes(data)
+        imagelock.write_image(args.output, data)  # refused while a VM has the image open
     except OSError as e:
         raise PyhvError(f"cannot write {args.output}: {e.strerror}") from None
     print(image.describe(args.output))
@@ -376,10 +376,10 @@ def _host_files(host: str, guest: str) -> dict:
 def _fs(args) -> int:
     from pathlib import Path
 
-    from pyhv import tinyfs
+    from pyhv import imagelock, tinyfs
 
     try:
-        data = Path(args.image).read_bytes()
+        data = imagelock.read_image(args.image)  # refused while a VM writes the image
     except OSError as e:
         raise PyhvError(f"cannot read {args.image}: {e.strerror}") from None
     reader = tinyfs.Reader(data, args.image)

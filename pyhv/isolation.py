@@ -15,7 +15,11 @@ write their own properties:
 * Strategies: Sv32 PTEs and two-level page tables, valid and malformed
   (``ptes``, ``page_tables``, ``mstatus_values``); hostile rv32 instruction
   sequences, encoded here from the ISA's instruction formats (``hostile_code``);
-  VM operations (``vm_operations``).
+  VM operations (``vm_operations``); split virtqueues that reuse what a driver
+  must not reuse (``virtqueue_rings``: loops, shared tails, one head named by
+  every avail entry, one buffer behind every descriptor, lengths up to 4 GiB).
+* ``MeteredMemory``: a device's view of guest RAM that counts the bytes it
+  moves, so a property can bound the host work one guest access causes.
 * ``IsolationMachine``: a hypothesis state machine that creates and destroys VMs,
   touches, frees, shares (copy-on-write) and remaps their pages, makes them walk
   random page tables, and checks the invariant after every step.  Subclass it to
@@ -447,6 +451,110 @@ def hostile_code(supervisor: bool, max_insns: int = 40, min_insns: int = 1):
     random_words = st.integers(0, 0xFFFFFFFF).filter(lambda w: w & 0x7F != 0x73)
     one = st.one_of(mem_ops, mem_ops, mem_ops, set_ops, jumps, csr_ops, system, random_words)
     return st.lists(one, min_size=min_insns, max_size=max_insns)
+
+
+# ---- hostile virtqueues and the work a device does for them ---------------------------------------
+
+
+class MeteredMemory:
+    """Guest RAM as a device sees it (read/write by guest-physical address), counting the bytes that move;
+    everything else (ram_base, nframes, s2, release, ...) is the wrapped GuestMemory's."""
+
+    def __init__(self, memory) -> None:
+        self._memory = memory
+        self.bytes_moved = 0
+
+    def read(self, gpa: int, n: int) -> bytes:
+        data = self._memory.read(gpa, n)
+        self.bytes_moved += len(data)
+        return data
+
+    def write(self, gpa: int, data: bytes) -> None:
+        self._memory.write(gpa, data)
+        self.bytes_moved += len(data)
+
+    def __getattr__(self, name):
+        return getattr(self._memory, name)
+
+
+@dataclass
+class VirtqueueRings:
+    """A descriptor table (addr, len, flags, next) and an avail ring (idx, heads) to put in guest RAM."""
+
+    table: list
+    avail_idx: int
+    heads: list
+    indirect: list = field(default_factory=list)  # a second table that INDIRECT descriptors may name
+
+    def install(self, write, desc: int, avail: int, indirect_at: int) -> None:
+        """Write them with ``write(gpa, data)``; the used ring is the device's to write."""
+        import struct
+
+        pack = struct.Struct("<QIHH").pack
+        write(desc, b"".join(pack(a, n, f, x) for a, n, f, x in self.table))
+        if self.indirect:
+            write(indirect_at, b"".join(pack(a, n, f, x) for a, n, f, x in self.indirect))
+        write(avail, struct.pack(f"<HH{len(self.heads)}H", 0, self.avail_idx, *self.heads))
+
+
+VIRTQ_NEXT, VIRTQ_WRITE, VIRTQ_INDIRECT = 1, 2, 4
+REUSE_PATTERNS = ("aliased_chain", "loop", "shared_tail", "same_head", "same_buffer", "huge", "indirect_reuse",
+                  "random")  # fmt: skip
+
+
+@st.composite
+def virtqueue_rings(draw, num: int, buffers, indirect_at: int | None = None, pattern=None) -> VirtqueueRings:
+    """Rings for a queue of ``num`` entries whose chains reuse what a well-behaved driver never reuses.
+
+    ``buffers`` draws buffer addresses (the caller decides how many are in RAM).  Patterns: a well-formed chain
+    (one readable descriptor, then up to queue size - 2 naming one buffer, writable or not, then a writable byte)
+    that every avail entry names ("aliased_chain": the most work a device can be asked for); a chain whose next
+    leads back into itself ("loop"); chains from different heads that merge ("shared_tail"); every avail entry
+    naming the same head ("same_head"); every descriptor naming one buffer ("same_buffer"); lengths near 2^32
+    ("huge"); several descriptors naming one indirect table ("indirect_reuse"); or anything ("random").  Each
+    pattern is mixed with the others' ingredients, so a property sees combinations too."""
+    pattern = pattern or draw(st.sampled_from(REUSE_PATTERNS), label="reuse pattern")
+    big = st.sampled_from([0xFFFFFFFF, 0x80000000, 0x10000000, 1 << 20, 0x10000])
+    length = big if pattern == "huge" else st.one_of(st.integers(0, 0x4000), big)
+    one_buffer = draw(buffers)
+    buf = st.just(one_buffer) if pattern == "same_buffer" else st.one_of(buffers, st.just(one_buffer))
+    flags = st.sampled_from([VIRTQ_NEXT, VIRTQ_NEXT, VIRTQ_NEXT | VIRTQ_WRITE, 0, VIRTQ_WRITE, VIRTQ_INDIRECT])
+    table = [list(t) for t in draw(st.lists(st.tuples(buf, length, flags, st.integers(0, num - 1)),
+                                            min_size=num, max_size=num))]  # fmt: skip
+    if pattern == "loop":  # 0 -> 1 -> ... -> k -> j (j <= k)
+        k = draw(st.integers(0, num - 1))
+        for i in range(k + 1):
+            table[i][2] |= VIRTQ_NEXT
+            table[i][2] &= ~VIRTQ_INDIRECT
+            table[i][3] = i + 1 if i < k else draw(st.integers(0, k))
+    elif pattern == "shared_tail":  # every descriptor's next is one common tail
+        tail = draw(st.integers(0, num - 1))
+        for i in range(num):
+            if i != tail:
+                table[i][2] = (table[i][2] | VIRTQ_NEXT) & ~VIRTQ_INDIRECT
+                table[i][3] = tail
+    if pattern == "aliased_chain":
+        k = draw(st.integers(0, num - 3).map(lambda x: num - 2 - x))  # shrinks towards the longest chain
+        seg = draw(st.sampled_from([0x10000, 0x8000, 0x1000, 0x200, 0xFFFFFFFF]))
+        data_flags = draw(st.sampled_from([VIRTQ_NEXT | VIRTQ_WRITE, VIRTQ_NEXT]))
+        table[0] = [one_buffer, 16, VIRTQ_NEXT, 1]
+        data = draw(buffers)  # one data buffer behind (nearly) every data descriptor
+        for i in range(1, k + 1):
+            table[i] = [draw(st.just(data) | buffers), seg, data_flags, i + 1]
+        table[k + 1] = [draw(buffers), 1, VIRTQ_WRITE, 0]
+        return VirtqueueRings([tuple(t) for t in table], num, [0] * num)
+    indirect = []
+    if indirect_at is not None and (pattern == "indirect_reuse" or draw(st.booleans())):
+        n = draw(st.integers(1, num))
+        indirect = [list(t) for t in draw(st.lists(st.tuples(buf, length, flags, st.integers(0, n - 1)),
+                                                   min_size=n, max_size=n))]  # fmt: skip
+        for i in draw(st.lists(st.integers(0, num - 1), min_size=1, max_size=num)):
+            table[i] = [indirect_at, 16 * n, VIRTQ_INDIRECT, 0]
+    same = pattern in ("same_head", "same_buffer", "huge", "indirect_reuse") or draw(st.booleans())
+    heads = [draw(st.integers(0, num - 1))] * num if same else draw(st.lists(st.integers(0, num - 1),
+                                                                               min_size=num, max_size=num))
+    avail_idx = draw(st.one_of(st.just(num), st.integers(0, num), st.integers(0, 0xFFFF)), label="avail idx")
+    return VirtqueueRings([tuple(t) for t in table], avail_idx, heads, [tuple(t) for t in indirect])
 
 
 # ---- VM operations and the stateful machine ----------------------------------------------------

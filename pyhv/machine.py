@@ -29,6 +29,9 @@ from pyhv.vm import VM
 DEFAULT_BIOS = data.path("bios.bin")  # firmware/bios.bin, shipped as package data
 SLICE_INSNS = 2_000_000  # instructions per vCPU run between host checks (20 ms of virtual time)
 SMP_QUANTUM = 20_000  # instructions one hart runs before the next hart of the VM gets its turn
+# While a device has deferred work (a virtio queue longer than one notify's budget): instructions the guest runs
+# between two service points.  Counted in instructions, so where the work happens is deterministic.
+DEVICE_SERVICE_INSNS = 10_000
 MTIME_NEVER = (1 << 64) - 1
 EXIT_TIMEOUT = 124
 
@@ -63,17 +66,24 @@ class Machine:
         disks = ([config.image] if config.image else []) + list(config.drives)
         if len(disks) + config.balloon > lib.PYHV_VIRTIO_SLOTS:
             raise ConfigError(f"at most {lib.PYHV_VIRTIO_SLOTS - config.balloon} disks")
-        self.backends = [DiskBackend(path, snapshot=config.snapshot) for path in disks]
-        if config.bios is None and config.image:
-            self.boot_header = read_header(config.image)  # checked here: there is no BIOS to complain
-        self.bios = self._read_bios(config.bios)
-        self.pool = pool or FramePool(size_mib=config.mem_size_mib + 16)
-        self.resets = 0
-        self.last_exit = None
-        # callable(machine) -> True (memory is back: retry now), None (reclaim under way: retry
-        # soon) or False (give up: the VM stops with a clear message).  pyhv.host sets it.
-        self.on_oom = None
-        self._build()
+        self.backends = []  # each holds its image's lock (pyhv/imagelock.py) until close()
+        try:
+            for path in disks:
+                self.backends.append(DiskBackend(path, snapshot=config.snapshot))
+            if config.bios is None and config.image:
+                self.boot_header = read_header(config.image)  # checked here: there is no BIOS to complain
+            self.bios = self._read_bios(config.bios)
+            self.pool = pool or FramePool(size_mib=config.mem_size_mib + 16)
+            self.resets = 0
+            self.last_exit = None
+            # callable(machine) -> True (memory is back: retry now), None (reclaim under way: retry
+            # soon) or False (give up: the VM stops with a clear message).  pyhv.host sets it.
+            self.on_oom = None
+            self._build()
+        except BaseException:
+            for backend in self.backends:  # a refused lock (or any error) lets go of the images already locked
+                backend.close()
+            raise
 
     @staticmethod
     def _read_bios(path):
@@ -122,8 +132,10 @@ class Machine:
             vm.add_device(lib.PYHV_VIRTIO0_BASE + slot * lib.PYHV_VIRTIO_STRIDE, self.balloon)
         for n in range(len(self.backends) + cfg.balloon, lib.PYHV_VIRTIO_SLOTS):
             vm.add_device(lib.PYHV_VIRTIO0_BASE + n * lib.PYHV_VIRTIO_STRIDE, EmptySlot())
+        self.busy_devices = []  # devices with deferred work, in the order they asked (see service_devices)
         for _, dev in vm.devices:
             dev.on_guest_error = self._guest_error
+            dev.on_work = self._device_has_work
         self.tracer = None
         if cfg.trace & {"int", "mmu", "in_asm"}:
             from pyhv.trace import Tracer
@@ -167,6 +179,18 @@ class Machine:
         for hart in self.harts:  # whichever hart wrote it is the one running
             hart.request_exit("shutdown")
 
+    def _device_has_work(self, dev) -> None:
+        """A device deferred work (pyhv.devices.Device.on_work): end the slice at the next block boundary, and
+        serve it from the run loop every DEVICE_SERVICE_INSNS instructions (or at once if the harts sleep)."""
+        if dev not in self.busy_devices:
+            self.busy_devices.append(dev)
+        for hart in self.harts:
+            hart.request_exit("host")
+
+    def service_devices(self) -> None:
+        """One budget of deferred work for each busy device (each bounds its own, e.g. virtio_mmio.SERVICE_BUDGET)."""
+        self.busy_devices = [dev for dev in self.busy_devices if dev.service()]
+
     def _guest_error(self, message: str) -> None:
         if "guest_errors" in self.config.trace:
             print(f"pyhv: guest error: {message}", file=self.log)
@@ -208,6 +232,10 @@ class Machine:
     def _step_hart(self, cpu, budget: int):
         """One slice of one hart, and the handling of what stopped it (see step())."""
         self._feed_uart()
+        if self.busy_devices:
+            self.service_devices()
+            if self.busy_devices:
+                budget = min(budget, DEVICE_SERVICE_INSNS)
         ex = cpu.run(budget)
         self.last_exit = ex
         if self.tracer is not None:
@@ -241,8 +269,8 @@ class Machine:
             return ("done", 1)
         if ex.reason == "idle":
             self._feed_uart(idle=True)
-            if cpu.irq_pending:
-                return ("run", None)
+            if cpu.irq_pending or self.busy_devices:
+                return ("run", None)  # a busy device is served before the next slice: its interrupt may wake the hart
             cmp = cpu.mtimecmp
             return ("idle", cmp - cpu.mtime if cmp != MTIME_NEVER and cmp > cpu.mtime else None)
         return ("run", None)

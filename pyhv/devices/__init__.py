@@ -54,6 +54,10 @@ class Device:
     def __init__(self) -> None:
         self.counters: dict[str, int] = {"reads": 0, "writes": 0, "guest_errors": 0}
         self.on_guest_error: Callable[[str], None] | None = None
+        # Deferred work: a device that could not finish what a guest access asked within its per-access budget
+        # calls on_work(self); the board (pyhv/machine.py) then calls service() between vCPU slices until it
+        # returns False, so no guest access makes the host work for long inside the trapping instruction.
+        self.on_work: Callable[[Device], None] | None = None
         self.status_watchers: list[Callable[[], None]] = []  # C caches of FAST_STATUS (pyhv/vcpu.py)
 
     def read(self, offset: int, size: int) -> int:
@@ -92,6 +96,10 @@ class Device:
         return None
 
     def mmio_write(self, offset: int, size: int, value: int) -> bool:
+        return False
+
+    def service(self) -> bool:
+        """Go on with deferred work, a bounded amount; True while some is left."""
         return False
 
     def reset(self) -> None:

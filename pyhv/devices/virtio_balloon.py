@@ -13,6 +13,10 @@ A buffer is an array of le32 page frame numbers, guest-physical address = pfn <<
 the VM's RAM is counted in ``bad_pfns`` and ignored, as are trailing bytes that do not make a whole PFN and any
 device-writable descriptors (used length 0).  An unreadable buffer (DmaError) follows the transport's rule for
 ring damage: DEVICE_NEEDS_RESET, after the PFNs already read have been handled.
+
+The spec sets no size for a request; this device reads at most as many PFNs as the VM has pages (a longer
+array names some page twice), counts the rest in ``excess_pfns`` unread, and works in READ_CHUNK steps the
+transport may pause between: a step costs its bytes, STEP_COST, and FRAME_COST per frame it returns to the pool.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import struct
 
 import numpy as np
 
+from ..memory import S2_V
 from . import SetLevel, check_int
 from .virtio_mmio import DescriptorChain, Reg, VirtioMMIODevice
 
@@ -31,7 +36,9 @@ PFN_SHIFT = 12  # VIRTIO_BALLOON_PFN_SHIFT: balloon pages are 4 KiB whatever the
 # pages), le32 actual (written by the driver: the pages it has in the balloon).
 BALLOON_CONFIG = struct.Struct("<II")
 CONFIG_ACTUAL = 4
-READ_CHUNK = 4096  # bytes of PFNs read per step: host memory stays bounded whatever lengths the guest claims
+READ_CHUNK = 1024  # bytes of PFNs read per step (256 PFNs, at most 256 frames released: about 1 MiB of work)
+FRAME_COST = 4096  # work charged per frame returned to the pool: it is scrubbed, its code and TLB entries dropped
+STEP_COST = 16 * 1024  # work charged per step besides its bytes: a step's Python and numpy calls cost about as much
 
 
 class VirtioBalloon(VirtioMMIODevice):
@@ -50,7 +57,7 @@ class VirtioBalloon(VirtioMMIODevice):
     def __init__(self, memory, irq: SetLevel | None = None, *, queue_num_max: int = 128, name: str = "") -> None:
         self.num_pages = 0  # the target, set by the host; kept across device resets
         super().__init__(memory, irq, queue_num_max=queue_num_max, name=name)
-        self.counters.update(inflated_pages=0, deflated_pages=0, released_frames=0, bad_pfns=0)
+        self.counters.update(inflated_pages=0, deflated_pages=0, released_frames=0, bad_pfns=0, excess_pfns=0)
 
     # -- host API ------------------------------------------------------------------------------
 
@@ -86,21 +93,27 @@ class VirtioBalloon(VirtioMMIODevice):
             return True
         return False
 
-    def handle_chain(self, queue: int, chain: DescriptorChain) -> None:
-        lo, hi = self.memory.ram_base >> PFN_SHIFT, (self.memory.ram_base >> PFN_SHIFT) + self.memory.nframes
-        for at in range(0, chain.readable_len - 3, READ_CHUNK):
-            n = min(READ_CHUNK, (chain.readable_len - at) & ~3)
-            pfns = np.frombuffer(chain.read(at, n), dtype="<u4")
-            good = pfns[(pfns >= lo) & (pfns < hi)]
+    def handle_chain(self, queue: int, chain: DescriptorChain):
+        """A generator: one step per READ_CHUNK of PFNs (see the module docstring)."""
+        mem = self.memory
+        lo = mem.ram_base >> PFN_SHIFT
+        length = min(chain.readable_len & ~3, 4 * mem.nframes)
+        self.counters["excess_pfns"] += (chain.readable_len & ~3) // 4 - length // 4
+        for at in range(0, length, READ_CHUNK):
+            pfns = np.frombuffer(chain.read(at, min(READ_CHUNK, length - at)), dtype="<u4").astype(np.int64)
+            good = pfns[(pfns >= lo) & (pfns < lo + mem.nframes)] - lo
             self.counters["bad_pfns"] += len(pfns) - len(good)
             if queue == DEFLATEQ:
                 self.counters["deflated_pages"] += len(good)  # nothing to do: the next touch is demand-zero
-                continue
-            self.counters["inflated_pages"] += len(good)
-            for pfn in good.tolist():
-                if self.memory.frame(pfn - lo, allocate=False) is not None:
-                    self.memory.release(pfn - lo)
-                    self.counters["released_frames"] += 1
+            else:
+                self.counters["inflated_pages"] += len(good)
+                present = np.unique(good[mem.s2[good] & S2_V != 0])  # only these cost more than a look
+                for gfn in present.tolist():
+                    mem.release(gfn)
+                self.counters["released_frames"] += len(present)
+                chain.charge(FRAME_COST * len(present))
+            chain.charge(STEP_COST)
+            yield
 
     # -- snapshots -----------------------------------------------------------------------------
 

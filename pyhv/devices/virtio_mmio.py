@@ -25,6 +25,15 @@ Every malformed input ends in a defined state; nothing raises out of read()/writ
   multiple of 16 or holds more than queue size entries (§2.7.5.3), and DmaError on a ring, table or used ring.
 * DmaError on a request's data buffer is the device type's business: virtio-blk completes with
   VIRTIO_BLK_S_IOERR when its status byte can be written, else it raises VirtqueueError (DEVICE_NEEDS_RESET).
+
+Host work per guest access is bounded, whatever the rings say.  A chain visits each descriptor at most once and at
+most queue-size descriptors (a loop is ring damage: §2.7.5 forbids it, §2.7.5.3 lets the device meet it), and each
+device type bounds a request's bytes (virtio_blk.py, virtio_balloon.py).  The work itself is paced by a Budget:
+one QueueNotify does at most NOTIFY_BUDGET of it inside the MMIO access (requests started, bytes moved, in steps a
+device type yields between); a request or a queue that needs more stays pending, the device calls ``on_work``
+and the board (pyhv/machine.py) calls service() from its run loop between vCPU slices, one SERVICE_BUDGET each
+time, the way a VMM's event loop processes a queue after the notify's exit.  Pending work survives nothing but
+that: a device reset, QueueReady=0 or DEVICE_NEEDS_RESET drop it.
 """
 
 from __future__ import annotations
@@ -95,6 +104,7 @@ VIRTQ_DESC = struct.Struct("<QIHH")  # addr, len, flags, next
 VIRTQ_USED_ELEM = struct.Struct("<II")  # id, len
 U16 = struct.Struct("<H")
 QUEUE_NUM_LIMIT = 32768  # largest Queue Size of a split virtqueue (§2.7)
+DESC_COST = VIRTQ_DESC.size  # work charged per descriptor walked: its 16 bytes were read
 
 # The 64-bit ring part addresses are written as two 32-bit halves: register -> (Virtqueue field, bit shift).
 QUEUE_ADDRESS_HALVES = {
@@ -106,6 +116,28 @@ QUEUE_ADDRESS_HALVES = {
 
 class VirtqueueError(Exception):
     """A ring or descriptor chain the device cannot complete: the device enters DEVICE_NEEDS_RESET."""
+
+
+@dataclass
+class Budget:
+    """Host work one service point may still do: requests it may start, bytes it may move.
+
+    A request is started only while both are positive, and pauses at the first step that uses up the bytes, so
+    one service point does at most ``nbytes`` plus one step of a device type (virtio_blk.CHUNK bytes at most).
+    """
+
+    requests: int
+    nbytes: int
+
+    def exhausted(self) -> bool:
+        return self.requests <= 0 or self.nbytes <= 0
+
+
+# What one QueueNotify may do inside the trapping store (well-behaved drivers post one or a few requests per
+# notify: tinyos, hello and the BIOS are served completely here), and what each service() call from the host loop
+# may do.  1 MiB is about a millisecond of host time.
+NOTIFY_BUDGET = Budget(requests=8, nbytes=1 << 20)
+SERVICE_BUDGET = Budget(requests=16, nbytes=1 << 20)
 
 
 @dataclass
@@ -125,18 +157,27 @@ class DescriptorChain:
     """One request: device-readable (gpa, len) segments, then device-writable ones.
 
     read()/write() see each side as one byte stream, since the device MUST NOT assume a framing (§2.7.4).
-    ``written`` counts bytes that reached guest memory; it becomes the used element's len.
+    ``written`` counts bytes that reached guest memory; it becomes the used element's len.  ``work`` counts what
+    the request cost the host so far (descriptors walked, bytes read and written, and whatever the device type
+    adds with charge()); the transport's Budget is spent from it.
     """
 
-    def __init__(self, memory, head: int, readable: list, writable: list) -> None:
+    def __init__(self, memory, head: int, readable: list, writable: list, descriptors: int = 0) -> None:
         self.memory, self.head = memory, head
         self.readable, self.writable = readable, writable
         self.readable_len = sum(n for _, n in readable)
         self.writable_len = sum(n for _, n in writable)
         self.written = 0
+        self.work = DESC_COST * descriptors
+
+    def charge(self, work: int) -> None:
+        """Host work the device type did for this request besides moving its bytes."""
+        self.work += work
 
     def read(self, offset: int, n: int) -> bytes:
-        return b"".join(self.memory.read(gpa, k) for gpa, k in _pieces(self.readable, offset, n))
+        data = b"".join(self.memory.read(gpa, k) for gpa, k in _pieces(self.readable, offset, n))
+        self.work += len(data)
+        return data
 
     def write(self, offset: int, data: bytes) -> None:
         view, done = memoryview(data), 0
@@ -144,6 +185,7 @@ class DescriptorChain:
             self.memory.write(gpa, bytes(view[done : done + k]))
             done += k
             self.written += k
+            self.work += k
 
 
 def _pieces(segments: list, offset: int, n: int):
@@ -165,7 +207,7 @@ class VirtioMMIODevice(Device):
     ``memory`` has ``read(gpa, n) -> bytes`` (exactly n bytes) and ``write(gpa, data)``, both raising DmaError
     for a range not entirely in RAM (and ``write`` invalidating translated code); gpa comes from the guest and
     may be any value below 2^65.  ``irq(level)`` is driven high while InterruptStatus != 0.  Queue processing
-    runs synchronously inside the QueueNotify write.
+    starts inside the QueueNotify write with NOTIFY_BUDGET and goes on in service() (see the module docstring).
     """
 
     SIZE = 0x200  # control registers + config space, the window QEMU's virtio-mmio decodes
@@ -181,7 +223,7 @@ class VirtioMMIODevice(Device):
         self.memory = memory
         self.irq: SetLevel = irq if irq is not None else IrqLine()
         self.queue_num_max = queue_num_max
-        self.counters.update(notifies=0, used_buffers=0, needs_reset=0)
+        self.counters.update(notifies=0, used_buffers=0, needs_reset=0, deferred=0)
         self.config_generation = 0
         self.interrupt_status = 0
         self.last_error = ""  # why DEVICE_NEEDS_RESET was last set, for humans
@@ -197,8 +239,11 @@ class VirtioMMIODevice(Device):
         """The device-specific configuration space, read little-endian at Config + offset."""
         return b""
 
-    def handle_chain(self, queue: int, chain: DescriptorChain) -> None:
-        """Complete one request; return normally to put it in the used ring, or raise VirtqueueError/DmaError."""
+    def handle_chain(self, queue: int, chain: DescriptorChain):
+        """Complete one request; return normally to put it in the used ring, or raise VirtqueueError/DmaError.
+
+        A device type whose request can be long makes this a generator and yields between steps of bounded
+        work (chain.work grows as it goes): the transport may pause the request there and resume it later."""
         raise VirtqueueError(f"device {self.DEVICE_ID} has no queue {queue}")
 
     def offered_features(self) -> int:
@@ -222,6 +267,8 @@ class VirtioMMIODevice(Device):
         self.driver_features = 0
         self.driver_features_extra = False  # bits accepted in DriverFeaturesSel words >= 2 (none offered)
         self.queues = [Virtqueue() for _ in range(self.NUM_QUEUES)]
+        self.pending: set[int] = set()  # queues that may hold work the device has not finished
+        self.in_flight: dict[int, tuple] = {}  # queue -> (chain, steps) of a request paused by the budget
         self._set_interrupt(0)
 
     def mmio_read(self, offset: int, size: int) -> int | None:
@@ -323,7 +370,7 @@ class VirtioMMIODevice(Device):
 
     def _write_queue_ready(self, q: Virtqueue, ready: int) -> None:
         if not ready:
-            q.ready = False
+            q.ready = False  # service() drops its pending work
             return
         if q.ready:
             return
@@ -350,6 +397,8 @@ class VirtioMMIODevice(Device):
 
     def _needs_reset(self, reason: str) -> None:
         self.status |= DEVICE_NEEDS_RESET
+        self.pending.clear()  # stopped until reset (§2.1.2): nothing is consumed any more
+        self.in_flight.clear()
         self.last_error = reason
         self.counters["needs_reset"] += 1
         self.guest_error(reason)
@@ -358,51 +407,98 @@ class VirtioMMIODevice(Device):
 
     # -- split virtqueues (§2.7) ------------------------------------------------------------
 
+    def _live(self) -> bool:
+        return self.status & (DRIVER_OK | FEATURES_OK | DEVICE_NEEDS_RESET | FAILED) == DRIVER_OK | FEATURES_OK
+
     def _notify(self, index: int) -> None:
         self.counters["notifies"] += 1
-        live = self.status & (DRIVER_OK | FEATURES_OK | DEVICE_NEEDS_RESET | FAILED) == DRIVER_OK | FEATURES_OK
-        if not live or index >= len(self.queues) or not self.queues[index].ready:
+        if not self._live() or index >= len(self.queues) or not self.queues[index].ready:
             return
-        q = self.queues[index]
-        used_before = q.used_idx
-        try:
-            self._drain(index, q)
-        except (VirtqueueError, DmaError) as err:
-            self._needs_reset(f"queue {index}: {err or type(err).__name__}")
-        if q.used_idx != used_before:
-            try:
-                suppressed = U16.unpack(self.memory.read(q.driver, 2))[0] & VIRTQ_AVAIL_F_NO_INTERRUPT
-            except DmaError:
-                suppressed = 0
-            if not suppressed:
-                self._set_interrupt(self.interrupt_status | INT_USED_BUFFER)
+        self.pending.add(index)
+        if self._serve(Budget(NOTIFY_BUDGET.requests, NOTIFY_BUDGET.nbytes)):
+            self.counters["deferred"] += 1
+            if self.on_work is not None:
+                self.on_work(self)
 
-    def _drain(self, index: int, q: Virtqueue) -> None:
-        # avail idx is read once: a driver that adds more after notifying notifies again (no NO_NOTIFY is set).
+    def service(self) -> bool:
+        """Go on with deferred queue work, one SERVICE_BUDGET; True while some is left (call again later)."""
+        return self._serve(Budget(SERVICE_BUDGET.requests, SERVICE_BUDGET.nbytes))
+
+    def _serve(self, budget: Budget) -> bool:
+        for index in sorted(self.pending):
+            q = self.queues[index]
+            if not self._live() or not q.ready:
+                self.pending.discard(index)
+                self.in_flight.pop(index, None)
+                continue
+            used_before = q.used_idx
+            try:
+                if self._drain(index, q, budget):
+                    self.pending.discard(index)
+            except (VirtqueueError, DmaError) as err:
+                self._needs_reset(f"queue {index}: {err or type(err).__name__}")
+            if q.used_idx != used_before:
+                try:
+                    suppressed = U16.unpack(self.memory.read(q.driver, 2))[0] & VIRTQ_AVAIL_F_NO_INTERRUPT
+                except DmaError:
+                    suppressed = 0
+                if not suppressed:
+                    self._set_interrupt(self.interrupt_status | INT_USED_BUFFER)
+        return bool(self.pending)
+
+    def _drain(self, index: int, q: Virtqueue, budget: Budget) -> bool:
+        """Complete requests of queue `index` while the budget lasts; True once its avail ring is empty."""
+        # avail idx is read once per call: a driver that adds more after notifying notifies again (no NO_NOTIFY).
         avail_idx = U16.unpack(self.memory.read(q.driver + 2, 2))[0]
-        pending = (avail_idx - q.last_avail_idx) & 0xFFFF
-        if pending > q.num:
-            raise VirtqueueError(f"avail idx moved by {pending}, more than the queue size {q.num}")
-        for _ in range(pending):
-            head = U16.unpack(self.memory.read(q.driver + 4 + 2 * (q.last_avail_idx % q.num), 2))[0]
-            chain = self._walk(q, head)
-            self.handle_chain(index, chain)
-            self.memory.write(q.device + 4 + 8 * (q.used_idx % q.num), VIRTQ_USED_ELEM.pack(head, chain.written))
+        while True:
+            if index not in self.in_flight:
+                pending = (avail_idx - q.last_avail_idx) & 0xFFFF
+                if pending > q.num:
+                    raise VirtqueueError(f"avail idx moved by {pending}, more than the queue size {q.num}")
+                if not pending:
+                    return True
+                if budget.exhausted():
+                    return False
+                budget.requests -= 1
+                head = U16.unpack(self.memory.read(q.driver + 4 + 2 * (q.last_avail_idx % q.num), 2))[0]
+                chain = self._walk(q, head)
+                steps = self.handle_chain(index, chain)
+                self.in_flight[index] = (chain, iter(steps) if steps is not None else iter(()))
+                spent = 0
+            else:
+                spent = self.in_flight[index][0].work
+            chain, steps = self.in_flight[index]
+            for _ in steps:
+                if chain.work - spent >= budget.nbytes:
+                    budget.nbytes = 0
+                    return False  # paused between two steps; the next service() resumes it
+            budget.nbytes -= chain.work - spent
+            del self.in_flight[index]
+            # The request leaves the avail ring only now, so a snapshot taken while it is paused replays it whole.
+            self.memory.write(q.device + 4 + 8 * (q.used_idx % q.num), VIRTQ_USED_ELEM.pack(chain.head, chain.written))
             q.used_idx = (q.used_idx + 1) & 0xFFFF
             q.last_avail_idx = (q.last_avail_idx + 1) & 0xFFFF
             self.memory.write(q.device + 2, U16.pack(q.used_idx))
             self.counters["used_buffers"] += 1
 
     def _walk(self, q: Virtqueue, head: int) -> DescriptorChain:
-        """Follow a chain from ``head``, through at most one indirect table, into a DescriptorChain."""
+        """Follow a chain from ``head``, through at most one indirect table, into a DescriptorChain.
+
+        Each descriptor is read once: one seen before (in the ring's table or in the indirect table) is a loop,
+        and more than queue-size descriptors in all is a chain the driver must not make (§2.7.5.3.1); both are
+        ring damage, found after at most queue-size + 1 reads of 16 bytes."""
         table, size, index = q.desc, q.num, head
         readable: list = []
         writable: list = []
+        seen: set = set()
         count = total = 0
         indirect = False
         while True:
             if index >= size:
                 raise VirtqueueError(f"descriptor index {index} outside a table of {size}")
+            if (indirect, index) in seen:
+                raise VirtqueueError(f"descriptor {index} visited twice: the chain loops")
+            seen.add((indirect, index))
             addr, length, flags, nxt = VIRTQ_DESC.unpack(self.memory.read(table + 16 * index, 16))
             if flags & VIRTQ_DESC_F_INDIRECT:
                 if indirect or flags & VIRTQ_DESC_F_NEXT or not self.negotiated(VIRTIO_F_INDIRECT_DESC):
@@ -422,7 +518,7 @@ class VirtioMMIODevice(Device):
             else:
                 readable.append((addr, length))
             if not flags & VIRTQ_DESC_F_NEXT:
-                return DescriptorChain(self.memory, head, readable, writable)
+                return DescriptorChain(self.memory, head, readable, writable, descriptors=len(seen))
             index = nxt
 
     # -- snapshots ---------------------------------------------------------------------------
@@ -458,7 +554,11 @@ class VirtioMMIODevice(Device):
         self.status, self.config_generation = status, generation
         self.driver_features, self.driver_features_extra = features, extra
         self.queues, self.interrupt_status = loaded, interrupt
+        self.in_flight.clear()  # a paused request was still in the avail ring when saved: it is replayed whole
+        self.pending = {i for i, q in enumerate(loaded) if q.ready} if self._live() else set()
         self.irq(bool(interrupt))
+        if self.pending and self.on_work is not None:
+            self.on_work(self)
 
     def _load_queue(self, qd: dict) -> Virtqueue:
         q = Virtqueue(**{k: check_int(qd, k, 0, (1 << 64) - 1) for k in ("desc", "driver", "device")})

@@ -248,6 +248,23 @@ def test_pfn_arrays_in_any_layout(board):
     assert dev.counters["bad_pfns"] == 0
 
 
+def test_a_request_reads_at_most_one_pfn_per_guest_page(board):
+    """Eight descriptors naming one 32 KiB PFN array (64 Ki PFNs for a 256-page VM): the device reads the first
+    256 PFNs and counts the rest unread, so reusing a buffer cannot make it read without end."""
+    pool, mem, _, dev, drv = board
+    touch(mem, [VICTIM, VICTIM + 1])
+    free = pool.frames_free
+    span = RAM_BASE + VICTIM * 4096 - PFNS_AT
+    mem.write(PFNS_AT, struct.pack("<2I", RAM_PFN + VICTIM, RAM_PFN + VICTIM + 1) + bytes(span - 8))
+    read = []
+    real_read = mem.read
+    mem.read = lambda gpa, n: read.append(n if PFNS_AT <= gpa < PFNS_AT + span else 0) or real_read(gpa, n)
+    assert drv.post(INFLATEQ, [(PFNS_AT, span, False)] * NUM) == [(0, 0)]
+    assert sum(read) == 4 * RAM_PAGES
+    assert dev.counters["excess_pfns"] == (NUM * span - 4 * RAM_PAGES) // 4
+    assert dev.counters["bad_pfns"] == RAM_PAGES - 2 and pool.frames_free == free + 2
+
+
 def test_unreadable_buffer_needs_reset(board):
     _, _, line, dev, drv = board
     drv.post(INFLATEQ, [(0x1000, 64, False)])

@@ -20,6 +20,7 @@ from pyhv.devices.virtio_blk import (
     VIRTIO_BLK_F_FLUSH,
     VIRTIO_BLK_F_RO,
     VIRTIO_BLK_F_SEG_MAX,
+    VIRTIO_BLK_F_SIZE_MAX,
     VIRTIO_BLK_S_IOERR,
     VIRTIO_BLK_S_OK,
     VIRTIO_BLK_S_UNSUPP,
@@ -345,12 +346,14 @@ def test_identity_features_and_config(image):
     ]  # fmt: skip
     drv = Driver(dev, dev.memory)
     offered = drv.offered()
-    want = {VIRTIO_F_VERSION_1, VIRTIO_F_INDIRECT_DESC, VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_SEG_MAX}
+    want = {VIRTIO_F_VERSION_1, VIRTIO_F_INDIRECT_DESC, VIRTIO_BLK_F_BLK_SIZE, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_SEG_MAX,
+            VIRTIO_BLK_F_SIZE_MAX}  # fmt: skip
     assert offered == sum(1 << b for b in want) and not offered >> VIRTIO_BLK_F_RO & 1
     drv.set(Reg.DeviceFeaturesSel, 2)
     assert drv.reg(Reg.DeviceFeatures) == 0
     assert dev.read(Reg.Config, 8) == CAP and dev.read(Reg.Config, 4) == CAP and dev.read(Reg.Config + 4, 4) == 0
     assert dev.read(Reg.Config + 12, 4) == 62 and dev.read(Reg.Config + 20, 4) == 512  # seg_max, blk_size
+    assert dev.read(Reg.Config + 8, 4) == 64 * 1024  # size_max
     assert dev.read(Reg.Config + 0x100, 4) == 0 and dev.read(Reg.ConfigGeneration, 4) == 0
     drv.set(Reg.QueueSel, 0)
     assert drv.reg(Reg.QueueNumMax) == 64
@@ -739,3 +742,133 @@ def test_io_matches_a_model_disk(image, ops):
         assert dev.backend.read(0, CAP) == bytes(model)
     finally:
         dev.backend.close()
+
+
+# -- bounded host work per guest access (hostile guests: one notify must not make the host work for long) --------
+
+
+class CountingMemory(FakeGuestMemory):
+    """FakeGuestMemory that counts descriptor-table reads and bytes moved."""
+
+    def __init__(self, base: int, size: int) -> None:
+        super().__init__(base, size)
+        self.desc_reads = self.moved = 0
+
+    def read(self, gpa: int, n: int) -> bytes:
+        self.desc_reads += DESC_AT <= gpa < AVAIL_AT
+        self.moved += n
+        return super().read(gpa, n)
+
+    def write(self, gpa: int, data: bytes) -> None:
+        self.moved += len(data)
+        super().write(gpa, data)
+
+
+def test_a_descriptor_loop_is_found_at_the_first_revisit(image):
+    """0 -> 1 -> 2 -> 1 in a 128-entry queue: three descriptor reads, not queue-size + 1 (§2.7.5.3: handle loops)."""
+    mem = CountingMemory(RAM_BASE, RAM_SIZE)
+    dev = VirtioBlk(backend(image, snapshot=True), mem, IrqLine())
+    drv = Driver(dev, mem, num=128)
+    drv.handshake()
+    mem.poke(DATA_AT, struct.pack("<IIQ", VIRTIO_BLK_T_IN, 0, 0))
+    mem.poke(DESC_AT, VIRTQ_DESC.pack(DATA_AT, 16, VIRTQ_DESC_F_NEXT, 1))
+    mem.poke(DESC_AT + 16, VIRTQ_DESC.pack(DATA_AT + 0x200, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2))
+    mem.poke(DESC_AT + 32, VIRTQ_DESC.pack(DATA_AT + 0x400, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1))
+    mem.poke(AVAIL_AT + 2, struct.pack("<H", 1))
+    mem.desc_reads = 0
+    drv.set(Reg.QueueNotify, 0)
+    assert dev.read(Reg.Status, 4) & DEVICE_NEEDS_RESET and "twice" in dev.last_error
+    assert mem.desc_reads == 3 and mem.writes == []
+
+
+def test_one_notify_of_reused_chains_does_bounded_work(tmp_path):
+    """The avail ring names one head NUM times; its chain reads the whole disk into one buffer named by every
+    data descriptor.  The notify does at most NOTIFY_BUDGET (plus one CHUNK step), the rest is done by service()
+    calls of at most SERVICE_BUDGET each, and every request completes, in order, with the right data."""
+    from pyhv.devices.virtio_blk import CHUNK
+    from pyhv.devices.virtio_mmio import NOTIFY_BUDGET, SERVICE_BUDGET
+
+    num, segs, seg_len = 16, 4, 0x10000  # 4 x 64 KiB = 256 KiB per request, 4 MiB for the 16 of one notify
+    path = tmp_path / "big.img"
+    disk = random.Random(2).randbytes(segs * seg_len)
+    path.write_bytes(disk)
+    mem = CountingMemory(RAM_BASE, 0x80000)
+    line = IrqLine()
+    dev = VirtioBlk(backend(str(path)), mem, line, queue_num_max=num)
+    dev.on_work = lambda d: deferred.append(d)
+    deferred: list = []
+    drv = Driver(dev, mem, num)
+    drv.handshake()
+    buf, hdr, status = RAM_BASE + 0x10000, DATA_AT, DATA_AT + 0x20
+    mem.poke(hdr, struct.pack("<IIQ", VIRTIO_BLK_T_IN, 0, 0))
+    chain = [(hdr, 16, VIRTQ_DESC_F_NEXT)] + [(buf, seg_len, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE)] * segs
+    chain.append((status, 1, VIRTQ_DESC_F_WRITE))
+    for i, (gpa, n, flags) in enumerate(chain):
+        mem.poke(DESC_AT + 16 * i, VIRTQ_DESC.pack(gpa, n, flags, i + 1))
+    mem.poke(AVAIL_AT + 2, struct.pack("<H", num))  # every ring slot holds head 0
+    ring_work = 4 + 16 * len(chain) + 12  # avail reads, descriptors, used element and idx, per request
+
+    mem.moved = 0
+    drv.set(Reg.QueueNotify, 0)
+    assert mem.moved <= NOTIFY_BUDGET.nbytes + CHUNK + NOTIFY_BUDGET.requests * ring_work
+    assert deferred == [dev] and dev.counters["deferred"] == 1
+    done_in_notify = len(drv.used())
+    assert done_in_notify < num
+    calls = 0
+    while True:
+        mem.moved = 0
+        more = dev.service()
+        calls += 1
+        assert mem.moved <= SERVICE_BUDGET.nbytes + CHUNK + SERVICE_BUDGET.requests * ring_work
+        if not more:
+            break
+        assert calls < num * segs
+    used = drv.used()
+    assert [head for head, _ in used] == [0] * (num - done_in_notify)
+    assert all(n == segs * seg_len + 1 for _, n in used)
+    assert mem.read(buf, seg_len) == disk[-seg_len:] and mem.read(status, 1)[0] == VIRTIO_BLK_S_OK
+    assert dev.counters["bytes_read"] == num * segs * seg_len and line.level
+    assert dev.service() is False  # nothing left
+
+
+def test_deferred_work_survives_a_snapshot(tmp_path):
+    """state() taken while a request is paused: the restored device asks for service and replays that request
+    whole (it never left the avail ring), so every request completes exactly once."""
+    path = tmp_path / "big.img"
+    path.write_bytes(random.Random(3).randbytes(4 << 16))
+    mem = FakeGuestMemory(RAM_BASE, 0x80000)
+    dev = VirtioBlk(backend(str(path), snapshot=True), mem, IrqLine(), queue_num_max=16)
+    drv = Driver(dev, mem, 16)
+    drv.handshake()
+    mem.poke(DATA_AT, struct.pack("<IIQ", VIRTIO_BLK_T_IN, 0, 0))
+    chain = [(DATA_AT, 16, VIRTQ_DESC_F_NEXT)] + [(RAM_BASE + 0x10000, 0x10000, 3)] * 4 + [(DATA_AT + 0x20, 1, 2)]
+    for i, (gpa, n, flags) in enumerate(chain):
+        mem.poke(DESC_AT + 16 * i, VIRTQ_DESC.pack(gpa, n, flags, i + 1))
+    mem.poke(AVAIL_AT + 2, struct.pack("<H", 16))
+    drv.set(Reg.QueueNotify, 0)
+    assert dev.pending and dev.in_flight  # paused in the middle of a request
+    saved = json.loads(json.dumps(dev.state()))
+    woken = []
+    again = VirtioBlk(backend(str(path), snapshot=True), mem, IrqLine(), queue_num_max=16)
+    again.on_work = woken.append
+    again.load_state(saved)
+    assert woken == [again] and again.pending and not again.in_flight
+    while again.service():
+        pass
+    used = drv.used()
+    assert len(used) == 16 and all(n == (4 << 16) + 1 for _, n in used)
+    assert again.queues[0].last_avail_idx == 16
+
+
+def test_a_request_larger_than_seg_max_times_size_max_fails_without_moving_data(tmp_path):
+    path = tmp_path / "d.img"
+    path.write_bytes(bytes(8 << 20))
+    dev, mem, _, drv = make(str(path), queue_num_max=8)  # seg_max 6: at most 6 x 64 KiB per request
+    assert dev.read(Reg.Config + 12, 4) * dev.read(Reg.Config + 8, 4) == dev.max_request_bytes == 6 << 16
+    mem.poke(DATA_AT, struct.pack("<IIQ", VIRTIO_BLK_T_IN, 0, 0))
+    seg = (RAM_BASE + 0x10000, 1 << 16, True)  # every data descriptor names this one buffer
+    drv.post([(DATA_AT, 16, False)] + [seg] * 5 + [(RAM_BASE + 0x8000, 0x10200, True), (DATA_AT + 0x20, 1, True)])
+    assert drv.used() == [(0, 1)] and mem.read(DATA_AT + 0x20, 1)[0] == VIRTIO_BLK_S_IOERR  # one sector too many
+    assert dev.counters["bytes_read"] == 0
+    drv.post([(DATA_AT, 16, False)] + [seg] * 6 + [(DATA_AT + 0x20, 1, True)])
+    assert drv.used() == [(0, (6 << 16) + 1)] and mem.read(DATA_AT + 0x20, 1)[0] == VIRTIO_BLK_S_OK
