@@ -17,6 +17,7 @@ uint32 host_disk_sectors(void);
 void *host_page_alloc(void);
 void host_page_free(void *p);
 void host_console_write(const char *s, int n);
+void host_unmountable(void) __attribute__((noreturn));
 
 int printf(const char *fmt, ...)
 {
@@ -143,7 +144,8 @@ void fs_boot(void)
 {
     binit();
     fileinit();
-    fsinit();
+    if (fsinit() < 0)
+        host_unmountable();
     theproc.cwd = namei("/");
 }
 

@@ -117,7 +117,10 @@ static void first_start(void)
     struct proc *p = myproc();
     release(&proc_lock);
     intr_on();
-    fsinit();
+    if (fsinit() < 0) {
+        printf("tinyos: power off\n");
+        sbi_shutdown(1);
+    }
     p->cwd = namei("/");
     if (!p->cwd)
         panic("no root directory on the file system");
