@@ -106,6 +106,7 @@ TINYOS_ULIB = tuple(f"guests/tinyos/user/{name}" for name in ("crt0.S", "usys.c"
 TINYOS_USER_PROGRAMS = (
     "init", "sh", "ls", "cat", "echo", "mkdir", "rm", "ps", "kill", "sleep", "hostname", "uname", "free",
     "uptime", "poweroff", "reboot", "hog", "memhog", "forkbomb", "fault", "true", "osbench", "secret", "scanmem",
+    "yes",
 )  # fmt: skip
 
 

@@ -74,5 +74,7 @@ uint32 sys_unlink(void);
 uint32 sys_link(void);
 uint32 sys_mkdir(void);
 uint32 sys_chdir(void);
+uint32 sys_tcsetpgrp(void);
+uint32 sys_ttymode(void);
 
 #endif

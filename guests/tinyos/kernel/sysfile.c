@@ -446,6 +446,34 @@ uint32 sys_chdir(void)
     return 0;
 }
 
+/* The console device behind argument n, or -1. */
+static int argconsole(int n)
+{
+    struct file *f;
+    if (argfd(n, 0, &f) < 0 || f->type != FD_DEVICE || f->major != CONSOLE_MAJOR)
+        return -1;
+    return 0;
+}
+
+uint32 sys_tcsetpgrp(void)
+{
+    int pgid;
+    argint(1, &pgid);
+    if (argconsole(0) < 0 || pgid < 0)
+        return ERR;
+    console_setfg(pgid);
+    return 0;
+}
+
+uint32 sys_ttymode(void)
+{
+    int mode;
+    argint(1, &mode);
+    if (argconsole(0) < 0 || (mode != TTY_COOKED && mode != TTY_RAW))
+        return ERR;
+    return console_setmode(mode);
+}
+
 uint32 sys_pipe(void)
 {
     uint32 fdarray;
