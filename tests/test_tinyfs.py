@@ -499,7 +499,7 @@ def test_random_corruptions_never_panic_the_kernel(harness, tmp_path):
     base, r = hostile_image()
     disk = tmp_path / "fs.img"
 
-    @settings(max_examples=300)
+    @settings(max_examples=max(300, settings().max_examples))  # each example is one harness run
     @given(st.data())
     def check(data):
         blob = bytearray(base)
@@ -559,7 +559,7 @@ def test_cli_fs_check_reports_like_fsck(tmp_path):
 
 
 @given(data=st.data())
-@settings(max_examples=200)
+@settings(max_examples=max(300, settings().max_examples))
 def test_fsck_reports_any_corruption_without_crashing(data):
     """The host checker is the kernel's twin for what it refuses: it never raises on a
     mounted file system, and a problem-free verdict means every file reads back."""
