@@ -197,3 +197,18 @@ def test_impossible_file_sizes_and_blocks_are_io_errors_for_the_shell(tmp_path):
     assert has_line(out, f"fs: inode {ps} is corrupt: no disk block for file block 5")
     assert has_line(out, "sh: ps: not found")
     assert re.search(r"^hostname\s+file", out, re.M)  # the rest of the file system works
+
+
+def test_what_tinyos_writes_passes_fs_check(tmp_path):
+    """The host's fsck and the kernel agree: the shipped image is clean, and so is what a
+    session that creates, links and removes files leaves behind."""
+    check = [sys.executable, "-m", "pyhv", "fs", "check"]
+    r = subprocess.run([*check, str(TINYOS)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.startswith(f"{TINYOS}: clean"), r.stdout
+    disk = tmp_path / "tinyos.img"
+    shutil.copy(TINYOS, disk)
+    script = "mkdir /d\nmkdir /d/e\necho one > /d/f\nls /bin > /d/e/list\necho more >> /d/f\nrm /d/f\n"
+    rc, _, _ = session(script + "echo two > /g\nrm /d/e/list\npoweroff\n", image=disk, snapshot=False)
+    assert rc == 0
+    r = subprocess.run([*check, str(disk)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.startswith(f"{disk}: clean"), r.stdout
