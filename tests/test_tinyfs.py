@@ -514,8 +514,18 @@ def test_random_corruptions_never_panic_the_kernel(harness, tmp_path):
             assert len(out.stderr.splitlines()) == 1 and bytes(blob) == disk.read_bytes()
             if blob[:4] == base[:4]:  # the host refuses it too (without a magic there is nothing to check)
                 assert tinyfs.fsck(bytes(blob))[1] is None
-        else:
-            tinyfs.fsck(disk.read_bytes())  # whatever the kernel left, fsck reports without crashing
+            return
+        _, reader = tinyfs.fsck(disk.read_bytes())  # whatever the kernel left, fsck reports without crashing
+        for path in ("/new", "/d/x") if reader else ():  # made in this run: blocks from balloc
+            try:
+                inum = reader.lookup(path)
+            except ImageError:
+                continue
+            *_, addrs = reader.inode(inum)
+            blocks = [b for b in addrs if b]
+            if reader.sb.datastart <= addrs[tinyfs.NDIRECT] < reader.sb.size:
+                blocks += [b for b in struct.unpack("<256I", reader.block(addrs[tinyfs.NDIRECT])) if b]
+            assert all(b >= reader.sb.datastart for b in blocks), (path, blocks)  # never a metadata block
 
     check()
 
