@@ -191,6 +191,12 @@ def _parser() -> argparse.ArgumentParser:
     get.add_argument("image", metavar="IMAGE")
     get.add_argument("path", metavar="PATH")
     get.add_argument("-o", "--output", metavar="FILE")
+    check = fs_sub.add_parser("check", help="check the file system like fsck (exit 0 clean, 4 errors, 8 not checkable)",
+                              description="Check IMAGE's tinyfs read-only: superblock and log header as tinyos mounts "
+                              "them, inodes, block numbers, directories, link counts, the bitmap.  One line per "
+                              "problem, then a summary.  Exit status as e2fsck: 0 clean, 4 errors left uncorrected "
+                              "(nothing is repaired), 8 operational error (unreadable file, no tinyfs at all).")
+    check.add_argument("image", metavar="IMAGE")
 
     r = sub.add_parser("run", help="run several VMs on one host (a JSON or TOML configuration)",
                        description="Run the VMs of CONFIG on one host: a frame pool, pCPU worker threads and a "
@@ -373,6 +379,31 @@ def _host_files(host: str, guest: str) -> dict:
     return {guest: _read_file(host)}
 
 
+FSCK_CLEAN, FSCK_ERRORS, FSCK_OPERATIONAL = 0, 4, 8  # e2fsck's exit statuses (e2fsck(8))
+
+
+def _fs_check(image: str, data: bytes) -> int:
+    from pyhv import tinyfs
+
+    try:
+        problems, reader = tinyfs.fsck(data, image)
+    except PyhvError as e:
+        print(f"pyhv: {e}", file=sys.stderr)
+        return FSCK_OPERATIONAL
+    for p in problems:
+        print(p)
+    if reader is None:
+        print(f"{image}: not mountable")
+        return FSCK_ERRORS
+    sb = reader.sb
+    used = sum(bin(b).count("1") for b in reader.img[sb.bmapstart * tinyfs.BSIZE : sb.datastart * tinyfs.BSIZE])
+    inodes = sum(1 for i in range(1, sb.ninodes) if reader.inode(i)[0])
+    log = f", log replayed ({reader.replayed} blocks)" if reader.replayed else ""
+    state = f"{len(problems)} problem{'s' * (len(problems) != 1)}" if problems else "clean"
+    print(f"{image}: {state}, {inodes}/{sb.ninodes - 1} inodes, {used}/{sb.size} blocks{log}")
+    return FSCK_ERRORS if problems else FSCK_CLEAN
+
+
 def _fs(args) -> int:
     from pathlib import Path
 
@@ -381,7 +412,12 @@ def _fs(args) -> int:
     try:
         data = imagelock.read_image(args.image)  # refused while a VM writes the image
     except OSError as e:
+        if args.fs_command == "check":
+            print(f"pyhv: cannot read {args.image}: {e.strerror}", file=sys.stderr)
+            return FSCK_OPERATIONAL
         raise PyhvError(f"cannot read {args.image}: {e.strerror}") from None
+    if args.fs_command == "check":
+        return _fs_check(args.image, data)
     reader = tinyfs.Reader(data, args.image)
     if args.fs_command == "ls":
         try:

@@ -2,8 +2,9 @@
 
 `build` is mkfs (a directory tree -> a file-system blob for the boot image's
 fs area), `entries`/`extract`/`Reader` read a blob or a whole boot image back,
-replaying a committed log first exactly as the kernel does at mount.  The kernel
-side is guests/tinyos/kernel/fs.h (same table), bio.c, log.c and fs.c.
+replaying a committed log first exactly as the kernel does at mount, and `fsck`
+checks one (`pyhv fs check`).  The kernel side is guests/tinyos/kernel/fs.h
+(same table), bio.c, log.c and fs.c.
 
 On-disk format.  Little-endian; block size BSIZE = 1024 bytes (2 disk sectors);
 block numbers count from the start of the file-system area (the boot header's
@@ -62,9 +63,21 @@ DINODE = struct.Struct(f"<4hI{NDIRECT + 1}I")  # 64 bytes
 DIRENT = struct.Struct(f"<H{DIRSIZ}s")  # 30 bytes
 IPB = BSIZE // DINODE.size
 BPB = BSIZE * 8
+MAXOPBLOCKS = 10  # guests/tinyos/kernel/fs.h: blocks one system call may log
+MAXBMAP = MAXOPBLOCKS - 3  # bitmap blocks the kernel mounts (fs.h): 56 MiB at most
+MAX_SIZE_BLOCKS = MAXBMAP * BPB
+MAXINODES = 0x10000  # a dirent's inum is 16 bits
 
 DEFAULT_SIZE_BLOCKS = 8192  # 8 MiB
 DEFAULT_NINODES = 256
+
+
+@dataclass(frozen=True)
+class Device:
+    """A device node in build()'s `files` (T_DEVICE; major as uabi.h numbers it)."""
+
+    major: int
+    minor: int = 0
 
 
 @dataclass(frozen=True)
@@ -96,14 +109,19 @@ class Superblock:
         return SUPER.pack(*fields).ljust(BSIZE, b"\0")
 
     def check(self, blob_blocks: int, source: str) -> None:
-        """The same sanity checks as the kernel's fsinit()."""
+        """The same sanity checks as the kernel's fsinit() (fs.c sb_problem)."""
         if self.magic != FSMAGIC:
             raise ImageError(f"{source}: no tinyfs file system (bad magic 0x{self.magic:08x})")
+        if self.size > blob_blocks:
+            raise ImageError(f"{source}: corrupt tinyfs superblock: {self.size} blocks, the area holds {blob_blocks}")
+        if (self.size + BPB - 1) // BPB > MAXBMAP:
+            raise ImageError(f"{source}: a tinyfs of {self.size} blocks is larger than tinyos mounts "
+                             f"({MAX_SIZE_BLOCKS})")  # fmt: skip
         ok = (
             self.logstart == 1
             and 2 <= self.nlog <= NLOG
             and self.inodestart == self.logstart + self.nlog
-            and 1 <= self.ninodes
+            and 2 <= self.ninodes <= MAXINODES
             and self.bmapstart == self.inodestart + (self.ninodes + IPB - 1) // IPB
             and self.datastart < self.size <= blob_blocks
             and self.nblocks == self.size - self.datastart
@@ -144,19 +162,23 @@ def build(files: dict[str, bytes | None], size_blocks: int = DEFAULT_SIZE_BLOCKS
     """A tinyfs blob of size_blocks blocks holding `files`.
 
     Keys are absolute or relative paths ("/bin/sh", "etc/motd"); a value of None
-    is a directory, bytes a regular file.  Parent directories are made as needed.
+    is a directory, bytes a regular file, a Device a device node.  Parent
+    directories are made as needed.
     The result depends only on the arguments: inodes and blocks are handed out in
     sorted path order and the format has no timestamps.
     """
     sb = Superblock.layout(size_blocks, ninodes)
-    if size_blocks > 0xFFFF_FFFF // 2 or sb.nblocks < 1:
+    if size_blocks > MAX_SIZE_BLOCKS:
+        raise ImageError(f"a file system of {size_blocks * BSIZE // 1024} KiB is larger than tinyos mounts "
+                         f"({MAX_SIZE_BLOCKS * BSIZE // 1024} KiB)")  # fmt: skip
+    if sb.nblocks < 1:
         raise ImageError(f"a file system of {size_blocks} blocks is too small (metadata needs {sb.datastart + 1})")
     if ninodes > 0xFFFF:
         raise ImageError(f"{ninodes} inodes do not fit a 16-bit dirent inum")
 
     # The tree: path tuple -> bytes (file) or dict (directory: name -> child key).
     dirs: dict[tuple, dict[bytes, tuple]] = {(): {}}
-    contents: dict[tuple, bytes] = {}
+    contents: dict[tuple, bytes | Device] = {}
     for path in sorted(files, key=lambda p: p.strip("/").split("/")):
         parts = tuple(p for p in path.split("/") if p)
         data = files[path]
@@ -172,6 +194,8 @@ def build(files: dict[str, bytes | None], size_blocks: int = DEFAULT_SIZE_BLOCKS
                 raise ImageError(f"/{'/'.join(key)}: both a file and a directory")
             if is_dir:
                 dirs.setdefault(key, {})
+            elif isinstance(data, Device):
+                contents[key] = data
             else:
                 if len(data) > MAXFILE * BSIZE:
                     raise ImageError(f"/{'/'.join(key)}: {len(data)} bytes, larger than the maximum file size "
@@ -211,6 +235,8 @@ def build(files: dict[str, bytes | None], size_blocks: int = DEFAULT_SIZE_BLOCKS
             ents += [(name, inums[dirs[key][name]]) for name in sorted(dirs[key])]
             data = b"".join(DIRENT.pack(inum, name) for name, inum in ents)
             kind, nlink = T_DIR, 1 + sum(1 for child in dirs[key].values() if child in dirs)
+        elif isinstance(contents[key], Device):
+            data, kind, nlink = b"", T_DEVICE, 1
         else:
             data, kind, nlink = contents[key], T_FILE, 1
         if len(data) > MAXFILE * BSIZE:
@@ -231,7 +257,10 @@ def build(files: dict[str, bytes | None], size_blocks: int = DEFAULT_SIZE_BLOCKS
             at = addrs[NDIRECT] * BSIZE
             img[at : at + 4 * len(indirect)] = struct.pack(f"<{len(indirect)}I", *indirect)
         inum = inums[key]
-        DINODE.pack_into(img, sb.inodestart * BSIZE + inum * DINODE.size, kind, 0, 0, nlink, len(data), *addrs)
+        dev = contents.get(key)
+        major, minor = (dev.major, dev.minor) if isinstance(dev, Device) else (0, 0)
+        DINODE.pack_into(img, sb.inodestart * BSIZE + inum * DINODE.size, kind, major, minor, nlink, len(data),
+                         *addrs)  # fmt: skip
 
     img[0:BSIZE] = sb.pack()
     for b in range(next_block):  # metadata and every data block handed out
@@ -293,6 +322,25 @@ class Reader:
         self.sb.check(len(blob) // BSIZE, source)
         self.replayed = self._replay(blob)
         self.img = bytes(blob)
+        problem = self.inode_problem(ROOTINO)
+        if problem is None and self.inode(ROOTINO)[0] != T_DIR:
+            problem = f"not a directory, type {self.inode(ROOTINO)[0]}"
+        if problem is not None:
+            raise ImageError(f"{source}: root inode {problem}")
+
+    def inode_problem(self, inum: int) -> str | None:
+        """Why the kernel's ilock() refuses this inode (fs.c dinode_problem), or None."""
+        t, _, _, nlink, size, addrs = self.inode(inum)
+        if t not in TYPE_NAMES:
+            return f"free or of an impossible type, type {t}"
+        if nlink < 1:
+            return f"no links, nlink {nlink}"
+        if size > MAXFILE * BSIZE:
+            return f"size larger than the maximum file size, {size}"
+        for b in addrs:
+            if b and not self.sb.datastart <= b < self.sb.size:
+                return f"block number outside the data area, {b}"
+        return None
 
     def _replay(self, blob: bytearray) -> int:
         """Install a committed transaction (kernel: log.c recover_from_log); returns its size."""
@@ -369,24 +417,42 @@ class Reader:
         base = path.rstrip("/")
         return [self.entry(f"{base}/{name}", child) for name, child in self.dirents(inum) if name not in (".", "..")]
 
-    def walk(self, path: str = "/") -> list[Entry]:
-        """Every entry under `path`, depth first, in directory order."""
+    def walk(self, path: str = "/", _seen: set[int] | None = None) -> list[Entry]:
+        """Every entry under `path`, depth first, in directory order (a directory
+        a corrupt disk names twice is walked once)."""
+        seen = _seen if _seen is not None else {self.lookup(path)}
         out = []
         for e in self.listdir(path):
             out.append(e)
-            if e.type == T_DIR and e.path != path:
-                out += self.walk(e.path)
+            if e.type == T_DIR and e.path != path and e.inum not in seen:
+                seen.add(e.inum)
+                out += self.walk(e.path, seen)
         return out
 
     def check(self) -> list[str]:
-        """Consistency problems, as an fsck would report them (empty: consistent):
-        every block of every reachable inode in range, used once and marked in the
-        bitmap, no other block marked; link counts as fs.h defines them; no
-        allocated inode unreachable; "." and ".." right."""
+        """Consistency problems, as an fsck would report them (empty: consistent).
+
+        The kernel's own checks (fs.c: dinode_problem, bmap) and more: every
+        reachable inode of a known type and possible size; every block number in
+        the data area, used once and marked in the bitmap, none missing inside the
+        file (the kernel gives an I/O error there) and none past its end; no other
+        block marked; link counts as fs.h defines them; no allocated inode
+        unreachable; "." and ".." right.  Whatever the blocks hold, this returns."""
+        sb = self.sb
         problems: list[str] = []
         owner: dict[int, int] = {}
         links: dict[int, int] = {ROOTINO: 1}
         seen: set[int] = set()
+
+        def in_data(b: int) -> bool:
+            return sb.datastart <= b < sb.size
+
+        def claim(b: int, inum: int, path: str) -> None:
+            if b in owner:
+                problems.append(f"{path}: block {b} also used by inode {owner[b]}")
+            else:
+                owner[b] = inum
+
         stack = [(ROOTINO, ROOTINO, "/")]
         while stack:
             inum, parent, path = stack.pop()
@@ -394,35 +460,39 @@ class Reader:
                 problems.append(f"{path}: directory inode {inum} reached twice")
                 continue
             seen.add(inum)  # only directories can come back (a loop): files are pushed once
+            problem = self.inode_problem(inum)
+            if problem is not None:
+                problems.append(f"{path}: inode {inum} is corrupt: {problem}")
+                continue
             t, _, _, _, size, addrs = self.inode(inum)
-            if t not in TYPE_NAMES:
-                problems.append(f"{path}: inode {inum} has type {t}")
-                continue
-            if size > MAXFILE * BSIZE:
-                problems.append(f"{path}: size {size} too large")
-                continue
             nblk = (size + BSIZE - 1) // BSIZE
-            blocks = [b for b in addrs[:NDIRECT] if b]
+            table = list(addrs[:NDIRECT])
             if addrs[NDIRECT]:
-                blocks.append(addrs[NDIRECT])
-                if self.sb.datastart <= addrs[NDIRECT] < self.sb.size:
-                    blocks += [b for b in struct.unpack("<256I", self.block(addrs[NDIRECT])) if b]
-            if any(addrs[i] for i in range(nblk, NDIRECT)):
-                problems.append(f"{path}: direct blocks past the end of the file")
-            for b in blocks:
-                if not self.sb.datastart <= b < self.sb.size:
-                    problems.append(f"{path}: block {b} outside the data area")
-                elif b in owner:
-                    problems.append(f"{path}: block {b} also used by inode {owner[b]}")
-                else:
-                    owner[b] = inum
-            if t != T_DIR:
+                claim(addrs[NDIRECT], inum, path)
+                table += struct.unpack(f"<{NINDIRECT}I", self.block(addrs[NDIRECT]))
+                if nblk <= NDIRECT:
+                    problems.append(f"{path}: an indirect block past the end of the file")
+            else:
+                table += [0] * NINDIRECT
+            readable = True
+            for bn, b in enumerate(table):
+                if b and not in_data(b):
+                    problems.append(f"{path}: indirect block names block {b} outside the data area")
+                    readable = False
+                elif bn < nblk and not b:
+                    problems.append(f"{path}: no disk block for file block {bn} (reads give an I/O error)")
+                    readable = False
+                elif b:
+                    if bn >= nblk:
+                        problems.append(f"{path}: block {b} past the end of the file")
+                    claim(b, inum, path)
+            if t != T_DIR or not readable:
                 continue
             names = self.dirents(inum)
             if names[:2] != [(".", inum), ("..", parent)]:
                 problems.append(f"{path}: bad . or .. entries {names[:2]}")
             for name, child in names[2:]:
-                if not 0 < child < self.sb.ninodes:
+                if not 0 < child < sb.ninodes:
                     problems.append(f"{path}{name}: inode number {child} out of range")
                     continue
                 links[child] = links.get(child, 0) + 1
@@ -431,19 +501,42 @@ class Reader:
                     stack.append((child, inum, f"{path}{name}/"))
                 elif links[child] == 1:  # a file: its blocks once, however many names
                     stack.append((child, inum, f"{path}{name}"))
-        for inum in range(1, self.sb.ninodes):
+        for inum in range(1, sb.ninodes):
             t, _, _, nlink, _, _ = self.inode(inum)
             if t and inum not in links:
                 problems.append(f"inode {inum} (type {t}) allocated but unreachable")
             elif t and nlink != links[inum]:
                 problems.append(f"inode {inum}: nlink {nlink}, {links[inum]} names")
-        bitmap = self.img[self.sb.bmapstart * BSIZE : self.sb.datastart * BSIZE]
-        for b in range(self.sb.size):
+        bitmap = self.img[sb.bmapstart * BSIZE : sb.datastart * BSIZE]
+        wrong: list[tuple[int, bool]] = []  # (block, used in the bitmap), runs merged below
+        for b in range(sb.size):
             used = bool(bitmap[b // 8] >> (b % 8) & 1)
-            wanted = b < self.sb.datastart or b in owner
-            if used != wanted:
-                problems.append(f"block {b}: bitmap says {'used' if used else 'free'}")
+            if used != (b < sb.datastart or b in owner):
+                wrong.append((b, used))
+        i = 0
+        while i < len(wrong):
+            j = i
+            while j + 1 < len(wrong) and wrong[j + 1] == (wrong[j][0] + 1, wrong[i][1]):
+                j += 1
+            first, used = wrong[i]
+            blocks = f"block {first}" if i == j else f"blocks {first}-{wrong[j][0]}"
+            problems.append(f"{blocks}: bitmap says {'used' if used else 'free'}")
+            i = j + 1
         return problems
+
+
+def fsck(image_or_blob: bytes, source: str = "image") -> tuple[list[str], Reader | None]:
+    """`pyhv fs check`: the problems of a blob or a boot image's file system, and the
+    Reader (None when tinyos would refuse to mount it: the one problem says why).
+    Raises ImageError when there is no tinyfs to check at all (no area, no magic)."""
+    blob = fs_blob(image_or_blob, source)
+    if len(blob) < SUPER.size or SUPER.unpack_from(blob)[0] != FSMAGIC:
+        raise ImageError(f"{source}: no tinyfs file system (bad magic)")
+    try:
+        reader = Reader(blob, source)
+    except ImageError as e:
+        return [f"{e}: tinyos refuses to mount it"], None
+    return reader.check(), reader
 
 
 def entries(image_or_blob: bytes, path: str = "/", recursive: bool = True) -> list[Entry]:

@@ -106,6 +106,7 @@ TINYOS_ULIB = tuple(f"guests/tinyos/user/{name}" for name in ("crt0.S", "usys.c"
 TINYOS_USER_PROGRAMS = (
     "init", "sh", "ls", "cat", "echo", "mkdir", "rm", "ps", "kill", "sleep", "hostname", "uname", "free",
     "uptime", "poweroff", "reboot", "hog", "memhog", "forkbomb", "fault", "true", "osbench", "secret", "scanmem",
+    "yes",
 )  # fmt: skip
 
 
@@ -186,9 +187,9 @@ TARGETS: tuple[Target, ...] = (
 
 
 # guests/tinyos.img: the tinyos kernel, then a tinyfs file system (pyhv/tinyfs.py)
-# holding guests/tinyos/rootfs/, every user program as /bin/<prog> and an empty
-# /dev (init makes /dev/console).  Deterministic: tinyfs has no timestamps and
-# lays out files in sorted order.
+# holding guests/tinyos/rootfs/, every user program as /bin/<prog> and
+# /dev/console, so booting it writes nothing to the image.  Deterministic: tinyfs
+# has no timestamps and lays out files in sorted order.
 TINYOS_FS_MIB = 8
 TINYOS_USER_PREFIX = "tinyos-user-"
 
@@ -197,7 +198,8 @@ def _tinyos_image(out: Path, built: Mapping[str, Path]) -> None:
     from pyhv import image, tinyfs
     from pyhv._native import lib
 
-    extra: dict[str, bytes | None] = {"/bin": None, "/dev": None}
+    console = tinyfs.Device(major=1)  # CONSOLE_MAJOR, guests/tinyos/include/uabi.h
+    extra: dict[str, bytes | tinyfs.Device | None] = {"/bin": None, "/dev/console": console}
     for name, path in sorted(built.items()):
         if name.startswith(TINYOS_USER_PREFIX):
             extra[f"/bin/{name[len(TINYOS_USER_PREFIX):]}"] = path.read_bytes()

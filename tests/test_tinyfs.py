@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pyhv import image, tinyfs
 from pyhv.errors import ImageError
@@ -359,4 +361,228 @@ def test_the_kernel_refuses_a_disk_without_tinyfs(harness, tmp_path):
     blob = tmp_path / "zero.img"
     blob.write_bytes(bytes(SMALL * tinyfs.BSIZE))
     r = run(harness, blob)
-    assert r.returncode == 3 and b"panic: fsinit: no tinyfs on the disk" in r.stdout
+    assert r.returncode == 4 and r.stdout == b"unmountable\n"
+    assert r.stderr.decode().splitlines() == [
+        "tinyos: cannot mount the file system: no tinyfs on the disk (bad superblock magic)"
+    ]
+
+
+# ---- untrusted disks: what a corrupt or hostile file system can make the kernel do -----------
+
+# A small file system with something of everything: nested directories, a file
+# through the indirect block, a device, several names for one file.
+HOSTILE_BASE = {
+    "/etc/motd": b"welcome\n",
+    "/etc/hostname": b"box\n",
+    "/a/b/deep": pattern(3000, 5),
+    "/big": pattern((tinyfs.NDIRECT + 3) * tinyfs.BSIZE + 100, 9),
+    "/dev/console": tinyfs.Device(1),
+    "/empty": b"",
+}
+HOSTILE_OPS = ["ls", "/", "ls", "/a/b", "cat", "/etc/motd", "cat", "/a/b/deep", "cat", "/big", "stat", "/dev/console",
+               "write", "/new", "#5000:3", "append", "/etc/motd", "more", "write", "/big", "#14000:2",
+               "mkdir", "/d", "link", "/new", "/d/n", "rm", "/etc/hostname", "rm", "/a/b/deep", "rm", "/a/b",
+               "cd", "/a", "ls", ".", "rm", "/empty", "write", "/d/x", "#20000:7", "ls", "/d"]  # fmt: skip
+
+
+def hostile_image() -> tuple[bytes, tinyfs.Reader]:
+    blob = tinyfs.build(HOSTILE_BASE, size_blocks=SMALL, ninodes=64)
+    return blob, tinyfs.Reader(blob)
+
+
+_HOSTILE = hostile_image()
+
+
+def put32(blob: bytearray, at: int, value: int) -> None:
+    struct.pack_into("<I", blob, at, value & 0xFFFFFFFF)
+
+
+@pytest.mark.toolchain
+def test_the_kernel_refuses_a_corrupt_superblock_or_log_header(harness, tmp_path):
+    base, r = hostile_image()
+    cases = [
+        (4 * 3, 1 << 20, "corrupt superblock (inconsistent layout)"),  # ninodes
+        (4 * 1, SMALL * 4, "corrupt superblock (the file system is larger than the disk area)"),  # size
+        (tinyfs.BSIZE, tinyfs.LOGSIZE + 5, "corrupt log header (more blocks than the log holds)"),
+        (tinyfs.BSIZE + 4, 0, "corrupt log header (a block outside the inodes, bitmap and data)"),
+    ]
+    for at, value, message in cases:
+        blob = bytearray(base)
+        put32(blob, at, value)
+        if at == tinyfs.BSIZE + 4:
+            put32(blob, tinyfs.BSIZE, 1)  # one committed block, aimed at the superblock
+        (tmp_path / "fs.img").write_bytes(blob)
+        out = run(harness, tmp_path / "fs.img", "ls", "/")
+        assert out.returncode == 4 and out.stdout == b"unmountable\n", out
+        assert out.stderr.decode().splitlines() == [f"tinyos: cannot mount the file system: {message}"]
+        assert (tmp_path / "fs.img").read_bytes() == blob  # refused: nothing written
+        problems, reader = tinyfs.fsck(bytes(blob))
+        assert reader is None and len(problems) == 1
+
+
+@pytest.mark.toolchain
+def test_impossible_inodes_give_io_errors_not_panics(harness, tmp_path):
+    base, r = hostile_image()
+    blob = bytearray(base)
+    motd, deep, big = r.lookup("/etc/motd"), r.lookup("/a/b/deep"), r.lookup("/big")
+    inode_at = lambda inum: r.sb.inodestart * tinyfs.BSIZE + inum * tinyfs.DINODE.size  # noqa: E731
+    put32(blob, inode_at(motd) + 8, 0xFFFFFFFF)  # size past the maximum file size
+    put32(blob, inode_at(deep) + 12, 3)  # addrs[0]: a log block
+    *_, addrs = r.inode(big)
+    put32(blob, addrs[tinyfs.NDIRECT] * tinyfs.BSIZE + 4, 0)  # the second indirect entry: a hole
+    (tmp_path / "fs.img").write_bytes(blob)
+    out = run(harness, tmp_path / "fs.img", "cat", "/etc/motd", "cat", "/a/b/deep", "cat", "/big", "rm", "/a/b/deep",
+              "write", "/etc/motd", "x", "ls", "/")  # fmt: skip
+    assert out.returncode == 0, out
+    head = b"cat /etc/motd -1\ncat /a/b/deep -1\n" + HOSTILE_BASE["/big"][: (tinyfs.NDIRECT + 1) * tinyfs.BSIZE]
+    assert out.stdout.startswith(head)  # /big up to its hole
+    lines = out.stdout[len(head) :].decode().splitlines()
+    hole = f"fs: inode {big} is corrupt: no disk block for file block {tinyfs.NDIRECT + 1}"
+    assert out.stderr.decode().splitlines()[1:-1] == [  # between the mount line and the write count
+        f"fs: inode {motd} is corrupt: size larger than the maximum file size, 4294967295",
+        f"fs: inode {deep} is corrupt: block number outside the data area, 3",
+        hole,  # the read that reaches the hole returns what came before it ...
+        hole,  # ... and the next one fails
+        f"fs: inode {deep} is corrupt: block number outside the data area, 3",  # rm: the lookup's ilock
+        f"fs: inode {motd} is corrupt: size larger than the maximum file size, 4294967295",
+    ]
+    assert lines[:2] == ["rm /a/b/deep -1", "write /etc/motd -1"]
+    assert [line.split()[0] for line in lines[2:]] == [".", "..", "a", "big", "dev", "empty", "etc"]
+    assert (tmp_path / "fs.img").read_bytes()[: tinyfs.BSIZE] == blob[: tinyfs.BSIZE]
+
+
+@pytest.mark.toolchain
+def test_a_bitmap_that_frees_the_metadata_never_gets_it_allocated(harness, tmp_path):
+    base, r = hostile_image()
+    blob = bytearray(base)
+    at = r.sb.bmapstart * tinyfs.BSIZE
+    blob[at : at + r.sb.datastart // 8] = bytes(r.sb.datastart // 8)  # every metadata block "free"
+    (tmp_path / "fs.img").write_bytes(blob)
+    out = run(harness, tmp_path / "fs.img", "write", "/new", "#20000:3", "mkdir", "/d", "write", "/d/f", "x")
+    assert out.returncode == 0 and out.stdout.decode().splitlines() == ["write /new 20000", "mkdir /d 0",
+                                                                         "write /d/f 1"]  # fmt: skip
+    after = tinyfs.Reader((tmp_path / "fs.img").read_bytes())
+    for path, data in HOSTILE_BASE.items():  # the inodes of every old file survived
+        if isinstance(data, bytes):
+            assert after.read(after.lookup(path)) == data
+    assert after.read(after.lookup("/new")) == pattern(20000, 3)
+    # fsck finds the bitmap's lie about the metadata blocks it could not fix, and nothing else
+    assert all(p.endswith("bitmap says free") for p in after.check())
+
+
+# Where a corruption lands: a field of the metadata, with values at the edges.
+def _corruptions(r: tinyfs.Reader):
+    sb, B = r.sb, tinyfs.BSIZE
+    used_inodes = [e.inum for e in r.walk("/")] + [tinyfs.ROOTINO]
+    dir_blocks = [r.inode(e.inum)[5][0] for e in r.walk("/") if e.type == tinyfs.T_DIR] + [r.inode(1)[5][0]]
+    indirect = r.inode(r.lookup("/big"))[5][tinyfs.NDIRECT]
+    interesting = [0, 1, 2, sb.inodestart, sb.bmapstart, sb.datastart - 1, sb.datastart, sb.size - 1, sb.size,
+                   sb.size + 1, sb.ninodes - 1, sb.ninodes, 0x7FFF, 0x8000, 0xFFFF, 0x10000,
+                   tinyfs.MAXFILE * B, tinyfs.MAXFILE * B + 1, 0x7FFFFFFF, 0xFFFFFFFF]  # fmt: skip
+    values = st.one_of(st.sampled_from(interesting), st.integers(0, 0xFFFFFFFF))
+    places = st.one_of(
+        st.integers(0, 7).map(lambda i: (4 * i, 4)),  # superblock fields
+        st.integers(0, tinyfs.LOGSIZE).map(lambda i: (B + 4 * i, 4)),  # log header
+        st.tuples(st.sampled_from(used_inodes), st.integers(0, 4 + tinyfs.NDIRECT)).map(
+            lambda t: (sb.inodestart * B + t[0] * 64 + (2 * t[1] if t[1] < 4 else 8 + 4 * (t[1] - 4)),
+                       2 if t[1] < 4 else 4)),  # an inode field  # fmt: skip
+        st.tuples(st.sampled_from(dir_blocks), st.integers(0, 8)).map(lambda t: (t[0] * B + 30 * t[1], 2)),  # inum
+        st.integers(0, 15).map(lambda i: (indirect * B + 4 * i, 4)),  # indirect entries
+        st.integers(0, sb.datastart // 8 + 8).map(lambda i: (sb.bmapstart * B + i, 1)),  # bitmap bytes
+        st.integers(0, sb.datastart * B - 1).map(lambda at: (at, 1)),  # any metadata byte
+    )
+    return st.lists(st.tuples(places, values), min_size=1, max_size=4)
+
+
+@pytest.mark.toolchain
+def test_random_corruptions_never_panic_the_kernel(harness, tmp_path):
+    base, r = hostile_image()
+    disk = tmp_path / "fs.img"
+
+    @settings(max_examples=max(300, settings().max_examples))  # each example is one harness run
+    @given(st.data())
+    def check(data):
+        blob = bytearray(base)
+        for (at, width), value in data.draw(_corruptions(r)):
+            blob[at : at + width] = (value & ((1 << 8 * width) - 1)).to_bytes(width, "little")
+        disk.write_bytes(blob)
+        out = run(harness, disk, *HOSTILE_OPS)
+        # 0: ran every operation (some may fail); 4: refused to mount with one line.  Never
+        # 3 (a panic, a write to the superblock, or a sleep-lock self-deadlock) or a crash.
+        assert out.returncode in (0, 4), (out.stdout[-300:], out.stderr[-300:])
+        if out.returncode == 4:
+            assert len(out.stderr.splitlines()) == 1 and bytes(blob) == disk.read_bytes()
+            if blob[:4] == base[:4]:  # the host refuses it too (without a magic there is nothing to check)
+                assert tinyfs.fsck(bytes(blob))[1] is None
+            return
+        _, reader = tinyfs.fsck(disk.read_bytes())  # whatever the kernel left, fsck reports without crashing
+        for path in ("/new", "/d/x") if reader else ():  # made in this run: blocks from balloc
+            try:
+                inum = reader.lookup(path)
+            except ImageError:
+                continue
+            *_, addrs = reader.inode(inum)
+            blocks = [b for b in addrs if b]
+            if reader.sb.datastart <= addrs[tinyfs.NDIRECT] < reader.sb.size:
+                blocks += [b for b in struct.unpack("<256I", reader.block(addrs[tinyfs.NDIRECT])) if b]
+            assert all(b >= reader.sb.datastart for b in blocks), (path, blocks)  # never a metadata block
+
+    check()
+
+
+def test_cli_fs_check_reports_like_fsck(tmp_path):
+    """`pyhv fs check`: 0 and a summary for a clean file system, one line per problem and
+    4 for a corrupt one (nothing repaired), 8 when there is nothing to check."""
+    base, r = hostile_image()
+    img = tmp_path / "disk.img"
+    img.write_bytes(image.build(b"\x13\x00\x00\x00" * 64, fs=base))
+    out = pyhv("fs", "check", str(img))
+    assert out.returncode == 0, out.stderr
+    data_blocks = 5 + 3 + 17 + 2  # 5 directories, /a/b/deep, /big and its indirect block, two small files
+    summary = f"11/63 inodes, {r.sb.datastart + data_blocks}/{SMALL} blocks"
+    assert out.stdout.decode().splitlines() == [f"{img}: clean, {summary}"]
+
+    blob = bytearray(base)
+    motd = r.lookup("/etc/motd")
+    put32(blob, r.sb.inodestart * tinyfs.BSIZE + motd * 64 + 8, 1 << 30)  # size
+    blob[r.sb.bmapstart * tinyfs.BSIZE] = 0  # blocks 0-7 "free"
+    (tmp_path / "bad.img").write_bytes(blob)
+    out = pyhv("fs", "check", str(tmp_path / "bad.img"))
+    assert out.returncode == 4, out.stderr
+    assert out.stdout.decode().splitlines() == [
+        f"/etc/motd: inode {motd} is corrupt: size larger than the maximum file size, {1 << 30}",
+        "blocks 0-7: bitmap says free",
+        f"block {r.inode(motd)[5][0]}: bitmap says used",  # no longer reachable through the inode
+        f"{tmp_path / 'bad.img'}: 3 problems, 11/63 inodes, {r.sb.datastart + data_blocks - 8}/{SMALL} blocks",
+    ]
+
+    put32(blob, 12, 7)  # ninodes: the layout no longer adds up
+    (tmp_path / "bad.img").write_bytes(blob)
+    out = pyhv("fs", "check", str(tmp_path / "bad.img"))
+    assert out.returncode == 4 and out.stdout.decode().splitlines()[-1] == f"{tmp_path / 'bad.img'}: not mountable"
+    assert "corrupt tinyfs superblock" in out.stdout.decode()
+
+    for path in (tmp_path / "missing.img", ROOT / "README.md"):
+        out = pyhv("fs", "check", str(path))
+        assert out.returncode == 8 and out.stdout == b""
+        assert len(out.stderr.decode().splitlines()) == 1
+
+
+@given(data=st.data())
+@settings(max_examples=max(300, settings().max_examples))
+def test_fsck_reports_any_corruption_without_crashing(data):
+    """The host checker is the kernel's twin for what it refuses: it never raises on a
+    mounted file system, and a problem-free verdict means every file reads back."""
+    base, r = _HOSTILE
+    blob = bytearray(base)
+    for (at, width), value in data.draw(_corruptions(r)):
+        blob[at : at + width] = (value & ((1 << 8 * width) - 1)).to_bytes(width, "little")
+    try:
+        problems, reader = tinyfs.fsck(bytes(blob))
+    except ImageError as e:
+        assert "bad magic" in str(e)
+        return
+    if reader is not None and not problems:
+        for e in reader.walk("/"):
+            if e.type == tinyfs.T_FILE:
+                reader.read(e.inum)

@@ -129,3 +129,86 @@ def test_same_input_same_instruction_count():
         runs.append((m.insns_total, sink.getvalue()))
         m.close()
     assert runs[0] == runs[1]
+
+
+# ---- the image on the disk: booting writes nothing; a corrupt one is refused or gives I/O errors --
+
+
+def test_booting_the_committed_image_leaves_it_unchanged(tmp_path):
+    """The README's first command must leave `git status` clean: a boot, commands that
+    only read, and power off write nothing (no /dev/console to make, no log header to
+    clear)."""
+    disk = tmp_path / "tinyos.img"
+    shutil.copy(TINYOS, disk)
+    rc, out, _ = session("ls /dev\ncat /etc/motd\necho hi | cat\nps\npoweroff\n", image=disk, snapshot=False)
+    assert rc == 0 and re.search(r"^console\s+dev\s", out, re.M)
+    assert disk.read_bytes() == TINYOS.read_bytes()
+
+
+def modified_image(tmp_path, change) -> Path:
+    """A copy of tinyos.img whose file-system area went through change(bytearray, Reader)."""
+    from pyhv import image, tinyfs
+
+    data = bytearray(TINYOS.read_bytes())
+    header = image.read_header(TINYOS)
+    fs = bytearray(data[header.fs_offset : header.fs_offset + header.fs_size])
+    change(fs, tinyfs.Reader(bytes(fs)))
+    data[header.fs_offset : header.fs_offset + header.fs_size] = fs
+    path = tmp_path / "corrupt.img"
+    path.write_bytes(data)
+    return path
+
+
+def _inode_at(r, inum: int) -> int:
+    return r.sb.inodestart * 1024 + inum * 64
+
+
+def test_a_corrupt_superblock_is_refused_at_mount_with_one_line(tmp_path):
+    def change(fs, r):
+        fs[12:16] = (1 << 20).to_bytes(4, "little")  # ninodes
+
+    disk = modified_image(tmp_path, change)
+    before = disk.read_bytes()
+    rc, out, _ = session("ls /\n", image=disk, snapshot=False)
+    assert rc != 0 and "panic" not in out
+    lines = out.splitlines()
+    assert lines[-2:] == ["tinyos: cannot mount the file system: corrupt superblock (inconsistent layout)",
+                          "tinyos: power off"]  # fmt: skip
+    assert disk.read_bytes() == before
+
+
+def test_impossible_file_sizes_and_blocks_are_io_errors_for_the_shell(tmp_path):
+    import struct
+
+    def change(fs, r):
+        struct.pack_into("<I", fs, _inode_at(r, r.lookup("/etc/motd")) + 8, 0xFFFFFFFF)  # size
+        struct.pack_into("<I", fs, _inode_at(r, r.lookup("/bin/echo")) + 12, 2)  # addrs[0]: the log
+        struct.pack_into("<I", fs, _inode_at(r, r.lookup("/bin/ps")) + 32, 0)  # addrs[5]: a hole in the text
+
+    disk = modified_image(tmp_path, change)
+    r = __import__("pyhv.tinyfs").tinyfs.Reader(TINYOS.read_bytes())
+    motd, echo, ps = (r.lookup(p) for p in ("/etc/motd", "/bin/echo", "/bin/ps"))
+    rc, out, _ = session("cat /etc/motd\necho hi\nps\nls /etc\npoweroff\n", image=disk)
+    assert rc == 0 and "panic" not in out
+    assert has_line(out, f"fs: inode {motd} is corrupt: size larger than the maximum file size, 4294967295")
+    assert has_line(out, "cat: /etc/motd: cannot open")
+    assert has_line(out, f"fs: inode {echo} is corrupt: block number outside the data area, 2")
+    assert has_line(out, "sh: echo: not found")
+    assert has_line(out, f"fs: inode {ps} is corrupt: no disk block for file block 5")
+    assert has_line(out, "sh: ps: not found")
+    assert re.search(r"^hostname\s+file", out, re.M)  # the rest of the file system works
+
+
+def test_what_tinyos_writes_passes_fs_check(tmp_path):
+    """The host's fsck and the kernel agree: the shipped image is clean, and so is what a
+    session that creates, links and removes files leaves behind."""
+    check = [sys.executable, "-m", "pyhv", "fs", "check"]
+    r = subprocess.run([*check, str(TINYOS)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.startswith(f"{TINYOS}: clean"), r.stdout
+    disk = tmp_path / "tinyos.img"
+    shutil.copy(TINYOS, disk)
+    script = "mkdir /d\nmkdir /d/e\necho one > /d/f\nls /bin > /d/e/list\necho more >> /d/f\nrm /d/f\n"
+    rc, _, _ = session(script + "echo two > /g\nrm /d/e/list\npoweroff\n", image=disk, snapshot=False)
+    assert rc == 0
+    r = subprocess.run([*check, str(disk)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.startswith(f"{disk}: clean"), r.stdout

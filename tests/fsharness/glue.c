@@ -17,6 +17,7 @@ uint32 host_disk_sectors(void);
 void *host_page_alloc(void);
 void host_page_free(void *p);
 void host_console_write(const char *s, int n);
+void host_unmountable(void) __attribute__((noreturn));
 
 int printf(const char *fmt, ...)
 {
@@ -138,12 +139,17 @@ static int console_write(int user_src, uint32 addr, int n)
 }
 struct devsw devsw[NDEV] = {[CONSOLE_MAJOR] = {0, console_write}};
 
+/* The line discipline (console.c) is not linked: the harness has no terminal. */
+void console_setfg(int pgid) { (void)pgid; }
+int console_setmode(int mode) { (void)mode; return TTY_COOKED; }
+
 /* The harness's entry points (host.c) */
 void fs_boot(void)
 {
     binit();
     fileinit();
-    fsinit();
+    if (fsinit() < 0)
+        host_unmountable();
     theproc.cwd = namei("/");
 }
 

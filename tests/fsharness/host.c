@@ -2,7 +2,10 @@
  * half).  Runs a script of file operations against a tinyfs blob through the
  * kernel's own code, printing one line per operation; `crash N` powers the
  * "disk" off during its N+1st write, letting only that write's first sector
- * land, to check the log's promise (tests/test_tinyfs.py).
+ * land, to check the log's promise (tests/test_tinyfs.py).  Exit status: 0, 2
+ * for a usage error, 3 for a kernel panic, 4 when the kernel refuses to mount,
+ * 42 for the simulated power failure.  A write to block 0 (the superblock, which
+ * only mkfs writes) is a panic too.
  *
  *   harness BLOB [crash N] boot OP...
  *   OP: write|append PATH DATA, mkdir PATH, rm PATH, link OLD NEW, cd PATH,
@@ -40,6 +43,8 @@ void host_disk_rw(uint32_t sector, void *data, uint32_t nbytes, int write)
     if (nbytes % 512 || sector + nbytes / 512 > disk_sectors)
         host_panic("host_disk_rw: bad request");
     off_t at = (off_t)sector * 512;
+    if (write && sector < 2)
+        host_panic("host_disk_rw: the kernel wrote the superblock");
     if (!write) {
         if (pread(disk_fd, data, nbytes, at) != (ssize_t)nbytes)
             host_panic("host_disk_rw: read failed");
@@ -54,6 +59,13 @@ void host_disk_rw(uint32_t sector, void *data, uint32_t nbytes, int write)
     }
     if (pwrite(disk_fd, data, nbytes, at) != (ssize_t)nbytes)
         host_panic("host_disk_rw: write failed");
+}
+
+void host_unmountable(void)
+{
+    printf("unmountable\n");
+    fflush(stdout);
+    _exit(4);
 }
 
 uint32_t host_disk_sectors(void) { return disk_sectors; }

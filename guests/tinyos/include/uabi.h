@@ -50,7 +50,12 @@
 #define SYS_poweroff   27   /* int poweroff(void): SBI system reset, shutdown */
 #define SYS_reboot     28   /* int reboot(void): SBI system reset, cold reboot */
 #define SYS_stat       29   /* int stat(const char *path, struct stat *st) */
-#define SYS_NCALLS     30
+#define SYS_setpgid    30   /* int setpgid(int pid, int pgid): pid 0 = the caller, pgid 0 = pid's own
+                               group; pid must be the caller or its child */
+#define SYS_tcsetpgrp  31   /* int tcsetpgrp(int fd, int pgid): make pgid (0: none) the console's
+                               foreground process group; fd must be the console */
+#define SYS_ttymode    32   /* int ttymode(int fd, int mode) -> the old mode (TTY_*); fd: the console */
+#define SYS_NCALLS     33
 
 /* ---- files --------------------------------------------------------------- */
 #define O_RDONLY   0x000
@@ -65,6 +70,15 @@
 #define T_DEVICE   3   /* device: major/minor */
 
 #define CONSOLE_MAJOR  1   /* /dev/console */
+
+/* The console's line discipline (kernel/console.c).  In both modes ^C interrupts
+ * the foreground process group: each of its processes exits with status
+ * EXIT_INTERRUPTED at its next return to U-mode (a sleeper is woken first), and
+ * unread input is discarded.  With no foreground group, ^C ends the line being
+ * typed (an empty line in TTY_COOKED, the byte 0x03 in TTY_RAW). */
+#define TTY_COOKED 0   /* a line at a time, echoed, edited (backspace, ^U); ^D ends the input */
+#define TTY_RAW    1   /* each byte as it comes, no echo, no editing: the program does that */
+#define EXIT_INTERRUPTED 130   /* 128 + SIGINT, the status POSIX shells report for ^C */
 
 struct stat {
     int dev;             /* file system's disk device */

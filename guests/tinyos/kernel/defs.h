@@ -98,6 +98,8 @@ int wait(uint32 addr);
 int kill(int pid);
 void setkilled(struct proc *p);
 int killed(struct proc *p);
+void proc_interrupt(int pgid);
+int setpgid(int pid, int pgid);
 int proc_ps(uint32 user_addr, int max);
 void procdump(void);
 int either_copyout(int user_dst, uint32 dst, void *src, uint32 len);
@@ -147,6 +149,7 @@ uint32 sys_uname(void);
 uint32 sys_meminfo(void);
 uint32 sys_poweroff(void);
 uint32 sys_reboot(void);
+uint32 sys_setpgid(void);
 
 /* plic.c */
 void plic_init(uint32 pa, uint32 hartid);
@@ -171,6 +174,8 @@ void console_init(void);
 void console_intr(int c);
 void console_putc(int c);
 int console_has_room(void);
+int console_setmode(int mode);
+void console_setfg(int pgid);
 
 /* virtio_disk.c */
 int virtio_disk_init(void);

@@ -54,7 +54,11 @@ int kexec(char *path, char **argv)
         end_op();
         return -1;
     }
-    ilock(ip);
+    if (ilock(ip) < 0) {
+        iput(ip);
+        end_op();
+        return -1;
+    }
     if (readi(ip, 0, (uint32)&elf, 0, sizeof elf) != sizeof elf || elf.magic != ELF_MAGIC ||
         elf.class_ != ELFCLASS32 || elf.data != ELFDATA2LSB || elf.type != ET_EXEC || elf.machine != EM_RISCV ||
         elf.phentsize != sizeof ph)

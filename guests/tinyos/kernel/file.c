@@ -72,7 +72,8 @@ int filestat(struct file *f, uint32 addr)
 
     if (f->type != FD_INODE && f->type != FD_DEVICE)
         return -1;
-    ilock(f->ip);
+    if (ilock(f->ip) < 0)
+        return -1;
     stati(f->ip, &st);
     iunlock(f->ip);
     if (copyout(myproc()->pagetable, addr, (char *)&st, sizeof(st)) < 0)
@@ -94,7 +95,8 @@ int fileread(struct file *f, uint32 addr, int n)
             return -1;
         return devsw[f->major].read(1, addr, n);
     case FD_INODE:
-        ilock(f->ip);
+        if (ilock(f->ip) < 0)
+            return -1;
         if ((r = readi(f->ip, 1, addr, f->off, n)) > 0)
             f->off += r;
         iunlock(f->ip);
@@ -127,7 +129,10 @@ int filewrite(struct file *f, uint32 addr, int n)
             if (m > WRITE_CHUNK)
                 m = WRITE_CHUNK;
             begin_op();
-            ilock(f->ip);
+            if (ilock(f->ip) < 0) {
+                end_op();
+                return done > 0 ? done : -1;
+            }
             if (f->append)
                 f->off = f->ip->size;
             int r = writei(f->ip, 1, addr + done, f->off, m);

@@ -7,6 +7,14 @@
  * yet); ilock() reads it and locks it; iunlock(); iput() drops the reference and,
  * for the last reference to an inode no directory names, frees it on the disk
  * (so iput must run inside a transaction).
+ *
+ * The disk is not trusted.  Mount refuses an inconsistent superblock or log
+ * header; ilock() refuses (-1, one console line) an inode whose type, size or
+ * block numbers are impossible; a block number read from an indirect block is
+ * checked before use; balloc() hands out data-area blocks only, whatever the
+ * bitmap says about the metadata.  So a corrupt disk gives I/O errors, never a
+ * panic, and the kernel writes nothing but the log, inodes it validated, the
+ * bitmap and the data area.
  */
 #include "defs.h"
 #include "buf.h"
@@ -14,37 +22,73 @@
 static struct superblock sb;
 static uint datastart;      /* first data block: after the bitmap */
 
+/* One console line about corruption found on the disk (the operation then fails). */
+static void fs_corrupt(uint inum, const char *what, uint value)
+{
+    printf("fs: inode %d is corrupt: %s %u\n", (int)inum, what, value);
+}
+
+/* A block number from the disk that should name a data block. */
+static int data_block_ok(uint b)
+{
+    return b >= datastart && b < sb.size;
+}
+
 /* ---- mount ------------------------------------------------------------- */
 
 static void iinit(void);
+static const char *iread(struct inode *ip, uint *value);
 
-void fsinit(void)
+/* Why the superblock cannot be mounted, or 0.  Checks in an order that keeps
+ * every sum below from overflowing: size first (bounded by the disk). */
+static const char *sb_problem(void)
+{
+    uint avail = disk_fs_sectors() / (BSIZE / 512);
+    if (sb.magic != FSMAGIC)
+        return "no tinyfs on the disk (bad superblock magic)";
+    if (sb.size > avail)
+        return "corrupt superblock (the file system is larger than the disk area)";
+    uint nbmap = (sb.size + BPB - 1) / BPB;
+    if (nbmap > MAXBMAP)
+        return "file system too large (more bitmap blocks than one transaction can log)";
+    if (sb.logstart != 1 || sb.nlog < 2 || sb.nlog > LOGSIZE + 1 || sb.inodestart != sb.logstart + sb.nlog ||
+        sb.ninodes < 2 || sb.ninodes > MAXINODES || sb.bmapstart != sb.inodestart + (sb.ninodes + IPB - 1) / IPB ||
+        sb.bmapstart + nbmap >= sb.size || sb.nblocks != sb.size - sb.bmapstart - nbmap)
+        return "corrupt superblock (inconsistent layout)";
+    return 0;
+}
+
+/* Mount the root file system: 0, or -1 after one console line saying why not. */
+int fsinit(void)
 {
     struct buf *b = bread(ROOTDEV, 0);
     memmove(&sb, b->data, sizeof(sb));
     brelse(b);
 
-    uint avail = disk_fs_sectors() / (BSIZE / 512);
-    uint nbmap = (sb.size + BPB - 1) / BPB;
-    if (sb.magic != FSMAGIC)
-        panic("fsinit: no tinyfs on the disk (bad superblock magic)");
-    if (sb.logstart != 1 || sb.nlog < 2 || sb.nlog > LOGSIZE + 1 || sb.inodestart != sb.logstart + sb.nlog ||
-        sb.ninodes < 2 || sb.bmapstart != sb.inodestart + (sb.ninodes + IPB - 1) / IPB ||
-        sb.bmapstart + nbmap >= sb.size || sb.nblocks != sb.size - sb.bmapstart - nbmap)
-        panic("fsinit: corrupt superblock (inconsistent layout)");
-    if (sb.size > avail)
-        panic("fsinit: superblock says the file system is larger than the disk area");
-
-    datastart = sb.bmapstart + nbmap;
-    iinit();
-    initlog(ROOTDEV, &sb);
-
+    const char *problem = sb_problem();
+    if (!problem) {
+        datastart = sb.bmapstart + (sb.size + BPB - 1) / BPB;
+        iinit();
+        problem = initlog(ROOTDEV, &sb);
+    }
+    if (problem) {
+        printf("tinyos: cannot mount the file system: %s\n", problem);
+        return -1;
+    }
     struct inode *root = iget(ROOTDEV, ROOTINO);
-    ilock(root);
-    if (root->type != T_DIR)
-        panic("fsinit: the root inode is not a directory");
-    iunlockput(root);
+    uint value;
+    acquiresleep(&root->lock);
+    problem = iread(root, &value);
+    if (!problem && root->type != T_DIR)
+        problem = "not a directory, type", value = root->type;
+    releasesleep(&root->lock);
+    iput(root);
+    if (problem) {
+        printf("tinyos: cannot mount the file system: root inode %s %u\n", problem, value);
+        return -1;
+    }
     printf("fs: tinyfs, %d KiB, %d inodes\n", (int)(sb.size * (BSIZE / 1024)), (int)sb.ninodes);
+    return 0;
 }
 
 /* ---- blocks ------------------------------------------------------------- */
@@ -57,12 +101,14 @@ static void bzero(uint dev, uint bno)
     brelse(b);
 }
 
-/* A zeroed free block, marked in use; 0 if the disk is full. */
+/* A zeroed free data block, marked in use; 0 if the disk is full.  Blocks
+ * before datastart are never handed out, even if the bitmap calls them free. */
 static uint balloc(uint dev)
 {
     for (uint base = 0; base < sb.size; base += BPB) {
         struct buf *bp = bread(dev, BBLOCK(base, sb));
-        for (uint bi = 0; bi < BPB && base + bi < sb.size; bi++) {
+        uint bi = base < datastart ? datastart - base : 0;
+        for (; bi < BPB && base + bi < sb.size; bi++) {
             uchar m = 1 << (bi % 8);
             if ((bp->data[bi / 8] & m) == 0) {
                 bp->data[bi / 8] |= m;
@@ -78,14 +124,15 @@ static uint balloc(uint dev)
     return 0;
 }
 
+/* Mark data block b free (callers checked b with data_block_ok). */
 static void bfree(uint dev, uint b)
 {
-    if (b < datastart || b >= sb.size)
+    if (!data_block_ok(b))
         panic("bfree: block outside the data area");
     struct buf *bp = bread(dev, BBLOCK(b, sb));
     uchar m = 1 << (b % 8);
     if ((bp->data[(b % BPB) / 8] & m) == 0)
-        panic("bfree: block already free");
+        printf("fs: block %u freed twice: the bitmap is corrupt\n", b);
     bp->data[(b % BPB) / 8] &= ~m;
     log_write(bp);
     brelse(bp);
@@ -105,8 +152,9 @@ static void iinit(void)
         initsleeplock(&itable.inode[i].lock, "inode");
 }
 
-/* A free on-disk inode made of the given type; returned referenced, unlocked.
- * 0 if there is none left. */
+/* A free on-disk inode made of the given type, no links yet; returned
+ * referenced, unlocked and valid (ilock does not read it: a named inode with
+ * nlink 0 is corrupt).  0 if there is none left. */
 struct inode *ialloc(uint dev, short type)
 {
     for (uint inum = 1; inum < sb.ninodes; inum++) {
@@ -117,7 +165,15 @@ struct inode *ialloc(uint dev, short type)
             dip->type = type;
             log_write(bp);
             brelse(bp);
-            return iget(dev, inum);
+            struct inode *ip = iget(dev, inum);
+            acquiresleep(&ip->lock);
+            ip->type = type;
+            ip->major = ip->minor = ip->nlink = 0;
+            ip->size = 0;
+            memset(ip->addrs, 0, sizeof(ip->addrs));
+            ip->valid = 1;
+            releasesleep(&ip->lock);
+            return ip;
         }
         brelse(bp);
     }
@@ -173,25 +229,66 @@ struct inode *idup(struct inode *ip)
     return ip;
 }
 
-void ilock(struct inode *ip)
+/* Why the inode just read is impossible, or 0 (*value: the culprit). */
+static const char *dinode_problem(struct inode *ip, uint *value)
+{
+    *value = (ushort)ip->type;
+    if (ip->type != T_DIR && ip->type != T_FILE && ip->type != T_DEVICE)
+        return "free or of an impossible type, type";
+    *value = (ushort)ip->nlink;
+    if (ip->nlink < 1)      /* only ialloc's fresh inodes have none, and they are never read */
+        return "no links, nlink";
+    *value = ip->size;
+    if (ip->size > MAXFILE * BSIZE)
+        return "size larger than the maximum file size,";
+    for (int i = 0; i <= NDIRECT; i++) {
+        *value = ip->addrs[i];
+        if (ip->addrs[i] && !data_block_ok(ip->addrs[i]))
+            return "block number outside the data area,";
+    }
+    return 0;
+}
+
+/* Read ip (locked) from the disk: 0 and ip valid, or why the disk's inode is
+ * impossible (*value: the culprit) and ip left not valid. */
+static const char *iread(struct inode *ip, uint *value)
+{
+    if (ip->inum < 1 || ip->inum >= sb.ninodes) {
+        *value = ip->inum;
+        return "a directory names an inode number past ninodes:";
+    }
+    struct buf *bp = bread(ip->dev, IBLOCK(ip->inum, sb));
+    struct dinode *dip = (struct dinode *)bp->data + ip->inum % IPB;
+    ip->type = dip->type;
+    ip->major = dip->major;
+    ip->minor = dip->minor;
+    ip->nlink = dip->nlink;
+    ip->size = dip->size;
+    memmove(ip->addrs, dip->addrs, sizeof(ip->addrs));
+    brelse(bp);
+    const char *problem = dinode_problem(ip, value);
+    if (!problem)
+        ip->valid = 1;
+    return problem;
+}
+
+/* Lock ip, reading it from the disk first if needed: 0, or -1 (reported on the
+ * console, ip left unlocked and not valid) if the disk holds an impossible inode. */
+int ilock(struct inode *ip)
 {
     if (ip == 0 || ip->ref < 1)
         panic("ilock: inode not referenced");
     acquiresleep(&ip->lock);
     if (!ip->valid) {
-        struct buf *bp = bread(ip->dev, IBLOCK(ip->inum, sb));
-        struct dinode *dip = (struct dinode *)bp->data + ip->inum % IPB;
-        ip->type = dip->type;
-        ip->major = dip->major;
-        ip->minor = dip->minor;
-        ip->nlink = dip->nlink;
-        ip->size = dip->size;
-        memmove(ip->addrs, dip->addrs, sizeof(ip->addrs));
-        brelse(bp);
-        ip->valid = 1;
-        if (ip->type == 0)
-            panic("ilock: inode is free on the disk");
+        uint value;
+        const char *problem = iread(ip, &value);
+        if (problem) {
+            fs_corrupt(ip->inum, problem, value);
+            releasesleep(&ip->lock);
+            return -1;
+        }
     }
+    return 0;
 }
 
 void iunlock(struct inode *ip)
@@ -227,33 +324,45 @@ void iunlockput(struct inode *ip)
 
 /* ---- contents ----------------------------------------------------------- */
 
-/* The disk block holding block bn of the file, allocated on first use;
- * 0 if the disk is full. */
-static uint bmap(struct inode *ip, uint bn)
+/* The disk block holding block bn of the file; with alloc, allocated on first
+ * use.  0 if there is none: a hole (only when !alloc), a full disk, or an
+ * indirect block naming a block outside the data area (reported). */
+static uint bmap(struct inode *ip, uint bn, int alloc)
 {
     uint addr;
 
     if (bn < NDIRECT) {
-        if ((addr = ip->addrs[bn]) == 0) {
+        if ((addr = ip->addrs[bn]) == 0 && alloc) {
             addr = balloc(ip->dev);
             ip->addrs[bn] = addr;
+        } else if (addr == 0) {     /* writei never leaves holes */
+            fs_corrupt(ip->inum, "no disk block for file block", bn);
         }
         return addr;
     }
-    bn -= NDIRECT;
-    if (bn >= NINDIRECT)
+    if (bn - NDIRECT >= NINDIRECT)
         panic("bmap: block number past the maximum file size");
     if ((addr = ip->addrs[NDIRECT]) == 0) {
+        if (!alloc) {
+            fs_corrupt(ip->inum, "no indirect block for file block", bn);
+            return 0;
+        }
         if ((addr = balloc(ip->dev)) == 0)
             return 0;
         ip->addrs[NDIRECT] = addr;
     }
     struct buf *bp = bread(ip->dev, addr);
     uint *table = (uint *)bp->data;
-    if ((addr = table[bn]) == 0) {
+    addr = table[bn - NDIRECT];
+    if (addr && !data_block_ok(addr)) {
+        fs_corrupt(ip->inum, "indirect block names a block outside the data area,", addr);
+        addr = 0;
+    } else if (addr == 0 && !alloc) {
+        fs_corrupt(ip->inum, "no disk block for file block", bn);
+    } else if (addr == 0) {
         addr = balloc(ip->dev);
         if (addr) {
-            table[bn] = addr;
+            table[bn - NDIRECT] = addr;
             log_write(bp);
         }
     }
@@ -273,9 +382,12 @@ void itrunc(struct inode *ip)
     if (ip->addrs[NDIRECT]) {
         struct buf *bp = bread(ip->dev, ip->addrs[NDIRECT]);
         uint *table = (uint *)bp->data;
-        for (uint j = 0; j < NINDIRECT; j++)
-            if (table[j])
+        for (uint j = 0; j < NINDIRECT; j++) {
+            if (table[j] && data_block_ok(table[j]))
                 bfree(ip->dev, table[j]);
+            else if (table[j])
+                fs_corrupt(ip->inum, "indirect block names a block outside the data area,", table[j]);
+        }
         brelse(bp);
         bfree(ip->dev, ip->addrs[NDIRECT]);
         ip->addrs[NDIRECT] = 0;
@@ -294,7 +406,8 @@ void stati(struct inode *ip, struct stat *st)
 }
 
 /* Read n bytes at off into dst (a user address if user_dst, else kernel);
- * returns the bytes read, or -1 if dst is bad before anything was read. */
+ * returns the bytes read, or -1 if dst is bad or the file's blocks are corrupt
+ * (a hole, a bad block number: reported) before anything was read. */
 int readi(struct inode *ip, int user_dst, uint32 dst, uint off, uint n)
 {
     uint tot, m;
@@ -304,9 +417,9 @@ int readi(struct inode *ip, int user_dst, uint32 dst, uint off, uint n)
     if (off + n > ip->size)
         n = ip->size - off;
     for (tot = 0; tot < n; tot += m, off += m, dst += m) {
-        uint addr = bmap(ip, off / BSIZE);
-        if (addr == 0)
-            break;
+        uint addr = bmap(ip, off / BSIZE, 0);
+        if (addr == 0)      /* corrupt (reported by bmap) */
+            return tot ? (int)tot : -1;
         struct buf *bp = bread(ip->dev, addr);
         m = BSIZE - off % BSIZE;
         if (m > n - tot)
@@ -332,7 +445,7 @@ int writei(struct inode *ip, int user_src, uint32 src, uint off, uint n)
     if (off + n > MAXFILE * BSIZE)
         return -1;
     for (tot = 0; tot < n; tot += m, off += m, src += m) {
-        uint addr = bmap(ip, off / BSIZE);
+        uint addr = bmap(ip, off / BSIZE, 1);
         if (addr == 0)
             break;
         struct buf *bp = bread(ip->dev, addr);
@@ -360,7 +473,7 @@ int namecmp(const char *s, const char *t)
 }
 
 /* The inode named `name` in directory dp (locked), unlocked and referenced,
- * or 0; *poff gets the entry's offset if poff. */
+ * or 0 (also when the directory cannot be read); *poff gets the entry's offset if poff. */
 struct inode *dirlookup(struct inode *dp, char *name, uint *poff)
 {
     struct dirent de;
@@ -369,7 +482,7 @@ struct inode *dirlookup(struct inode *dp, char *name, uint *poff)
         panic("dirlookup: not a directory");
     for (uint off = 0; off + sizeof(de) <= dp->size; off += sizeof(de)) {
         if (readi(dp, 0, (uint32)&de, off, sizeof(de)) != sizeof(de))
-            panic("dirlookup: short directory read");
+            return 0;
         if (de.inum == 0)
             continue;
         if (namecmp(name, de.name) == 0) {
@@ -382,7 +495,7 @@ struct inode *dirlookup(struct inode *dp, char *name, uint *poff)
 }
 
 /* Add (name, inum) to directory dp (locked): the first free slot or the end.
- * -1 if the name exists or the directory cannot grow. */
+ * -1 if the name exists or the directory cannot be read or grow. */
 int dirlink(struct inode *dp, char *name, uint inum)
 {
     struct dirent de;
@@ -395,7 +508,7 @@ int dirlink(struct inode *dp, char *name, uint inum)
     }
     for (off = 0; off + sizeof(de) <= dp->size; off += sizeof(de)) {
         if (readi(dp, 0, (uint32)&de, off, sizeof(de)) != sizeof(de))
-            panic("dirlink: short directory read");
+            return -1;
         if (de.inum == 0)
             break;
     }
@@ -457,7 +570,10 @@ static struct inode *namex(char *path, int nameiparent, char *name)
             return 0;
         }
         path = rest;
-        ilock(ip);
+        if (ilock(ip) < 0) {
+            iput(ip);
+            return 0;
+        }
         if (ip->type != T_DIR) {
             iunlockput(ip);
             return 0;

@@ -55,6 +55,12 @@
 #define NBUF        (MAXOPBLOCKS * 3)
 #define NINODE      50          /* in-memory inodes */
 
+/* What mount accepts: itrunc may clear a bit in every bitmap block in one
+ * operation, next to the directory block and two inode blocks of an unlink, and
+ * a dirent's inum is 16 bits.  So at most 7 * 8 MiB = 56 MiB. */
+#define MAXBMAP     (MAXOPBLOCKS - 3)
+#define MAXINODES   0x10000
+
 struct superblock {
     uint magic;       /* FSMAGIC */
     uint size;        /* blocks in the file system */

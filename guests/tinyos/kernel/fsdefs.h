@@ -20,17 +20,17 @@ void bpin(struct buf *b);
 void bunpin(struct buf *b);
 
 /* log.c */
-void initlog(uint dev, struct superblock *sb);
+const char *initlog(uint dev, struct superblock *sb);
 void begin_op(void);
 void end_op(void);
 void log_write(struct buf *b);
 
 /* fs.c */
-void fsinit(void);
+int fsinit(void);
 struct inode *ialloc(uint dev, short type);
 struct inode *iget(uint dev, uint inum);
 struct inode *idup(struct inode *ip);
-void ilock(struct inode *ip);
+int ilock(struct inode *ip);
 void iunlock(struct inode *ip);
 void iput(struct inode *ip);
 void iunlockput(struct inode *ip);
@@ -74,5 +74,7 @@ uint32 sys_unlink(void);
 uint32 sys_link(void);
 uint32 sys_mkdir(void);
 uint32 sys_chdir(void);
+uint32 sys_tcsetpgrp(void);
+uint32 sys_ttymode(void);
 
 #endif

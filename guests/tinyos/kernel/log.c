@@ -57,30 +57,40 @@ static void install_trans(int recovering)
     }
 }
 
-static void recover_from_log(struct superblock *sb)
+/* Replay a committed transaction; a clean log is left alone (mounting a clean
+ * file system writes nothing).  Why the header is unusable, or 0. */
+static const char *recover_from_log(struct superblock *sb)
 {
     read_head();
-    if (log.lh.n > log.size - 1)
-        panic("fsinit: corrupt log header (more blocks than the log holds)");
-    for (uint i = 0; i < log.lh.n; i++)
-        if (log.lh.block[i] < sb->inodestart || log.lh.block[i] >= sb->size)
-            panic("fsinit: corrupt log header (block outside the file system)");
-    if (log.lh.n > 0)
-        printf("fs: replaying %d logged blocks\n", (int)log.lh.n);
+    if (log.lh.n > log.size - 1) {
+        log.lh.n = 0;
+        return "corrupt log header (more blocks than the log holds)";
+    }
+    for (uint i = 0; i < log.lh.n; i++) {
+        if (log.lh.block[i] < sb->inodestart || log.lh.block[i] >= sb->size) {
+            log.lh.n = 0;
+            return "corrupt log header (a block outside the inodes, bitmap and data)";
+        }
+    }
+    if (log.lh.n == 0)
+        return 0;
+    printf("fs: replaying %d logged blocks\n", (int)log.lh.n);
     install_trans(1);
     log.lh.n = 0;
     write_head();
+    return 0;
 }
 
-void initlog(uint dev, struct superblock *sb)
+/* Set up the log of a checked superblock and replay it: 0, or why the log
+ * header cannot be trusted (nothing was written then). */
+const char *initlog(uint dev, struct superblock *sb)
 {
-    if (sizeof(struct logheader) > 512)
-        panic("initlog: log header larger than a sector");
+    _Static_assert(sizeof(struct logheader) <= 512, "log header larger than a sector");
     initlock(&log.lock, "log");
     log.start = sb->logstart;
     log.size = sb->nlog;
     log.dev = dev;
-    recover_from_log(sb);
+    return recover_from_log(sb);
 }
 
 void begin_op(void)

@@ -55,6 +55,8 @@ static void freeproc(struct proc *p)
     p->name[0] = 0;
     p->chan = 0;
     p->killed = 0;
+    p->kill_status = 0;
+    p->pgid = 0;
     p->xstate = 0;
     p->ticks = 0;
     p->pages = 0;
@@ -117,7 +119,10 @@ static void first_start(void)
     struct proc *p = myproc();
     release(&proc_lock);
     intr_on();
-    fsinit();
+    if (fsinit() < 0) {
+        printf("tinyos: power off\n");
+        sbi_shutdown(1);
+    }
     p->cwd = namei("/");
     if (!p->cwd)
         panic("no root directory on the file system");
@@ -139,6 +144,7 @@ void userinit(char *path)
     if (!p)
         panic("userinit: no memory");
     initproc = p;
+    p->pgid = p->pid;
     safestrcpy(p->name, "init", sizeof p->name);
     p->context.ra = (uint32)first_start;
     acquire(&proc_lock);
@@ -173,6 +179,7 @@ int fork(void)
     int pid = np->pid;
     acquire(&proc_lock);
     np->parent = p;
+    np->pgid = p->pgid;
     np->state = PS_RUNNABLE;
     release(&proc_lock);
     return pid;
@@ -352,15 +359,52 @@ void scheduler(void)
     }
 }
 
-/* Mark p killed: it exits with status -1 at its next return towards U-mode;
- * a sleeping p is woken so it can notice. */
+/* Mark p killed: it exits with `status` at its next return towards U-mode
+ * (the first reason given wins); a sleeping p is woken so it can notice.
+ * proc_lock held. */
+static void kill_locked(struct proc *p, int status)
+{
+    if (!p->killed) {
+        p->killed = 1;
+        p->kill_status = status;
+    }
+    if (p->state == PS_SLEEPING)
+        p->state = PS_RUNNABLE;
+}
+
 void setkilled(struct proc *p)
 {
     acquire(&proc_lock);
-    p->killed = 1;
-    if (p->state == PS_SLEEPING)
-        p->state = PS_RUNNABLE;
+    kill_locked(p, -1);
     release(&proc_lock);
+}
+
+/* ^C on the console: every live process of group pgid exits with EXIT_INTERRUPTED. */
+void proc_interrupt(int pgid)
+{
+    acquire(&proc_lock);
+    for (struct proc *p = procs; p < &procs[NPROC]; p++)
+        if (p->pgid == pgid && p->state != PS_UNUSED && p->state != PS_ZOMBIE)
+            kill_locked(p, EXIT_INTERRUPTED);
+    release(&proc_lock);
+}
+
+/* Put process pid (0: the caller; else the caller or one of its children) in
+ * group pgid (0: its own, numbered by its pid).  0, or -1 for another process. */
+int setpgid(int pid, int pgid)
+{
+    struct proc *me = myproc(), *t = 0;
+    if (pid < 0 || pgid < 0)
+        return -1;
+    acquire(&proc_lock);
+    for (struct proc *p = procs; p < &procs[NPROC]; p++)
+        if ((p == me && (pid == 0 || pid == me->pid)) ||
+            (p->pid == pid && p->parent == me && p->state != PS_UNUSED && p->state != PS_ZOMBIE))
+            t = p;
+    if (t)
+        t->pgid = pgid ? pgid : t->pid;
+    release(&proc_lock);
+    return t ? 0 : -1;
 }
 
 int killed(struct proc *p)

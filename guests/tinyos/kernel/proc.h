@@ -52,14 +52,16 @@ struct rgroup;  /* resource group (cgroup-like limits): a later issue; NULL unti
 struct file;
 struct inode;
 
-/* One process.  proc_lock (proc.c) guards state, chan, killed, xstate, pid and
- * parent; the rest belongs to the process itself while it runs. */
+/* One process.  proc_lock (proc.c) guards state, chan, killed, kill_status,
+ * xstate, pid, pgid and parent; the rest belongs to the process itself while it runs. */
 struct proc {
     enum procstate state;        /* uabi.h PS_*: what ps reports */
     void *chan;                  /* PS_SLEEPING: what it waits for */
-    int killed;                  /* exit(-1) at the next return to U-mode */
+    int killed;                  /* exit(kill_status) at the next return to U-mode */
+    int kill_status;             /* -1 for kill(), EXIT_INTERRUPTED for ^C */
     int xstate;                  /* exit status, for the parent's wait */
     int pid;
+    int pgid;                    /* process group: ^C on the console interrupts the foreground one */
     struct proc *parent;
 
     uint32 kstack;               /* bottom of the kernel stack (KSTACK_SIZE bytes) */

@@ -66,7 +66,8 @@ static uint32 (*const syscalls[SYS_NCALLS])(void) = {
     [SYS_ps] = sys_ps,             [SYS_gethostname] = sys_gethostname,
     [SYS_sethostname] = sys_sethostname,  [SYS_uname] = sys_uname,
     [SYS_meminfo] = sys_meminfo,   [SYS_poweroff] = sys_poweroff,
-    [SYS_reboot] = sys_reboot,     [SYS_stat] = sys_stat,
+    [SYS_reboot] = sys_reboot,     [SYS_stat] = sys_stat,       [SYS_setpgid] = sys_setpgid,
+    [SYS_tcsetpgrp] = sys_tcsetpgrp,  [SYS_ttymode] = sys_ttymode,
 };
 
 void syscall(void)

@@ -119,7 +119,11 @@ uint32 sys_stat(void)
         end_op();
         return ERR;
     }
-    ilock(ip);
+    if (ilock(ip) < 0) {
+        iput(ip);
+        end_op();
+        return ERR;
+    }
     stati(ip, &st);
     iunlockput(ip);
     end_op();
@@ -141,7 +145,11 @@ uint32 sys_link(void)
         end_op();
         return ERR;
     }
-    ilock(ip);
+    if (ilock(ip) < 0) {
+        iput(ip);
+        end_op();
+        return ERR;
+    }
     if (ip->type == T_DIR) {
         iunlockput(ip);
         end_op();
@@ -153,7 +161,10 @@ uint32 sys_link(void)
 
     if ((dp = nameiparent(new, name)) == 0)
         goto bad;
-    ilock(dp);
+    if (ilock(dp) < 0) {
+        iput(dp);
+        goto bad;
+    }
     if (dp->dev != ip->dev || dirlink(dp, name, ip->inum) < 0) {
         iunlockput(dp);
         goto bad;
@@ -164,7 +175,7 @@ uint32 sys_link(void)
     return 0;
 
 bad:
-    ilock(ip);
+    ilock(ip);      /* valid since the first ilock: cannot fail */
     ip->nlink--;
     iupdate(ip);
     iunlockput(ip);
@@ -172,14 +183,14 @@ bad:
     return ERR;
 }
 
-/* A directory holding nothing but "." and "..". */
+/* A directory holding nothing but "." and ".." (one that cannot be read is not). */
 static int isdirempty(struct inode *dp)
 {
     struct dirent de;
 
     for (uint off = 2 * sizeof(de); off + sizeof(de) <= dp->size; off += sizeof(de)) {
         if (readi(dp, 0, (uint32)&de, off, sizeof(de)) != sizeof(de))
-            panic("isdirempty: short directory read");
+            return 0;
         if (de.inum != 0)
             return 0;
     }
@@ -200,21 +211,33 @@ uint32 sys_unlink(void)
         end_op();
         return ERR;
     }
-    ilock(dp);
+    if (ilock(dp) < 0) {
+        iput(dp);
+        end_op();
+        return ERR;
+    }
     if (namecmp(name, ".") == 0 || namecmp(name, "..") == 0)
         goto bad;
     if ((ip = dirlookup(dp, name, &off)) == 0)
         goto bad;
-    ilock(ip);
-    if (ip->nlink < 1)
-        panic("unlink: inode with no links");
-    if (ip->type == T_DIR && !isdirempty(ip)) {
+    if (ip == dp) {     /* a corrupt entry naming its own directory: ilock would deadlock */
+        iput(ip);
+        goto bad;
+    }
+    if (ilock(ip) < 0) {
+        iput(ip);
+        goto bad;
+    }
+    /* nlink < 1 on a named inode only comes from a corrupt disk */
+    if (ip->nlink < 1 || (ip->type == T_DIR && !isdirempty(ip))) {
         iunlockput(ip);
         goto bad;
     }
     memset(&de, 0, sizeof(de));
-    if (writei(dp, 0, (uint32)&de, off, sizeof(de)) != sizeof(de))
-        panic("unlink: cannot clear the directory entry");
+    if (writei(dp, 0, (uint32)&de, off, sizeof(de)) != sizeof(de)) {
+        iunlockput(ip);
+        goto bad;
+    }
     if (ip->type == T_DIR) {
         dp->nlink--;    /* the child's ".." */
         iupdate(dp);
@@ -242,10 +265,16 @@ static struct inode *create(char *path, short type, short major, short minor)
 
     if ((dp = nameiparent(path, name)) == 0)
         return 0;
-    ilock(dp);
+    if (ilock(dp) < 0) {
+        iput(dp);
+        return 0;
+    }
     if ((ip = dirlookup(dp, name, 0)) != 0) {
         iunlockput(dp);
-        ilock(ip);
+        if (ilock(ip) < 0) {
+            iput(ip);
+            return 0;
+        }
         if (type == T_FILE && (ip->type == T_FILE || ip->type == T_DEVICE))
             return ip;
         iunlockput(ip);
@@ -255,7 +284,11 @@ static struct inode *create(char *path, short type, short major, short minor)
         iunlockput(dp);
         return 0;
     }
-    ilock(ip);
+    if (ilock(ip) < 0) {    /* ialloc just wrote a valid inode: cannot happen */
+        iput(ip);
+        iunlockput(dp);
+        return 0;
+    }
     ip->major = major;
     ip->minor = minor;
     ip->nlink = 1;
@@ -307,7 +340,11 @@ uint32 sys_open(void)
             end_op();
             return ERR;
         }
-        ilock(ip);
+        if (ilock(ip) < 0) {
+            iput(ip);
+            end_op();
+            return ERR;
+        }
     }
     if (ip->type == T_DIR && accmode != O_RDONLY)
         goto bad;
@@ -392,7 +429,11 @@ uint32 sys_chdir(void)
         end_op();
         return ERR;
     }
-    ilock(ip);
+    if (ilock(ip) < 0) {
+        iput(ip);
+        end_op();
+        return ERR;
+    }
     if (ip->type != T_DIR) {
         iunlockput(ip);
         end_op();
@@ -403,6 +444,34 @@ uint32 sys_chdir(void)
     end_op();
     p->cwd = ip;
     return 0;
+}
+
+/* The console device behind argument n, or -1. */
+static int argconsole(int n)
+{
+    struct file *f;
+    if (argfd(n, 0, &f) < 0 || f->type != FD_DEVICE || f->major != CONSOLE_MAJOR)
+        return -1;
+    return 0;
+}
+
+uint32 sys_tcsetpgrp(void)
+{
+    int pgid;
+    argint(1, &pgid);
+    if (argconsole(0) < 0 || pgid < 0)
+        return ERR;
+    console_setfg(pgid);
+    return 0;
+}
+
+uint32 sys_ttymode(void)
+{
+    int mode;
+    argint(1, &mode);
+    if (argconsole(0) < 0 || (mode != TTY_COOKED && mode != TTY_RAW))
+        return ERR;
+    return console_setmode(mode);
 }
 
 uint32 sys_pipe(void)

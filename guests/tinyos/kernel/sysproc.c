@@ -32,6 +32,14 @@ uint32 sys_kill(void)
     return kill(pid);
 }
 
+uint32 sys_setpgid(void)
+{
+    int pid, pgid;
+    argint(0, &pid);
+    argint(1, &pgid);
+    return setpgid(pid, pgid);
+}
+
 uint32 sys_getpid(void)
 {
     return myproc()->pid;

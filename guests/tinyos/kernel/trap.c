@@ -125,7 +125,7 @@ void trap(struct trapframe *tf)
     } else if (scause == CAUSE_ECALL_U) {
         tf->sepc += 4;  /* return after the ecall */
         if (killed(p))
-            exit(-1);
+            exit(p->kill_status);
         intr_on();
         syscall();
     } else {
@@ -140,7 +140,7 @@ void trap(struct trapframe *tf)
             yield();
     }
     if (from_user && killed(p))
-        exit(-1);
+        exit(p->kill_status);
     if (from_user)
         prepare_user_return(tf);
     else

@@ -1,7 +1,7 @@
 /* init.c: the first user process.  Opens the console as fds 0, 1 and 2 (making
- * /dev/console first if the image lacks it), then keeps a shell running: fork,
- * exec /bin/sh, wait, and start a new one when it exits.  It also reaps the
- * orphans the kernel hands to it.
+ * /dev/console first if the image lacks it), prints /etc/motd, then keeps a
+ * shell running: fork, exec /bin/sh, wait, and start a new one when it exits.
+ * It also reaps the orphans the kernel hands to it.
  */
 #include "ulib.h"
 
@@ -21,9 +21,22 @@ static void open_console(void)
     dup(0);        /* 2: stderr */
 }
 
+/* The message of the day, if there is one. */
+static void motd(void)
+{
+    char buf[256];
+    int n, fd = open("/etc/motd", O_RDONLY);
+    if (fd < 0)
+        return;
+    while ((n = read(fd, buf, sizeof buf)) > 0)
+        write(1, buf, n);
+    close(fd);
+}
+
 int main(void)
 {
     open_console();
+    motd();
     for (;;) {
         int pid = fork();
         if (pid < 0) {

@@ -6,14 +6,23 @@
  *   stage    := (word | '<' word | '>' word | '>>' word)+
  * A word is a run of characters other than blanks and < > | & ; with optional
  * "..." or '...' parts that may hold any of those (no escapes).  A command name
- * without '/' runs /bin/<name>.  `cd` and `exit` are built in.  The prompt
- * `tinyos# ` goes to fd 2 when fd 0 is a device (the console); end of input
- * ends the shell.  The console echoes what is typed, so the shell does not.
+ * without '/' runs /bin/<name>.  `cd`, `exit`, `help` and `history` are built
+ * in.  End of input ends the shell.
+ *
+ * On the console (fd 0 a device) the shell is interactive: the prompt `tinyos# `
+ * goes to fd 2, lines are edited here with the console in TTY_RAW (left/right,
+ * Home/End, backspace/delete, ^U, up/down through the last HISTORY lines, ^C
+ * drops the line, ^D on an empty line ends input), and each job runs in its own
+ * process group made the console's foreground one, so ^C interrupts the job and
+ * not the shell.  The console is back in TTY_COOKED while a job runs.
  */
 #include "ulib.h"
 
 #define LINE_MAX   256
 #define MAXSTAGES  8
+#define HISTORY    32
+
+static int interactive;   /* fd 0 is the console */
 
 enum token { T_END, T_WORD, T_IN, T_OUT, T_APPEND, T_PIPE, T_BG, T_SEMI, T_ERR };
 
@@ -155,7 +164,21 @@ static void redirect(const char *path, int flags, int target)
     move_fd(fd, target);
 }
 
-/* `cd` and `exit`: 1 if argv was one of them (run here, in this process). */
+static char history[HISTORY][LINE_MAX];   /* ring of entered lines, without '\n' */
+static int nhistory;                      /* lines entered so far */
+
+static void help(void)
+{
+    printf("tinyos shell.  Built in: cd [DIR], exit [STATUS], help, history.\n"
+           "Programs in /bin: run `ls /bin`; a name with '/' runs that file.\n"
+           "Syntax: cmd args < in > out >> append, cmd | cmd, cmd & (background), cmd ; cmd, # comment,\n"
+           "        \"quoted words\" or 'quoted words'.\n"
+           "Keys: Up/Down history, Left/Right/Home/End move, Backspace/Delete, ^U clears the line,\n"
+           "      ^C interrupts the running program, ^D ends input (a program's, or the shell's on an\n"
+           "      empty line: init starts a new one).  On pyhv, C-a x leaves the machine.\n");
+}
+
+/* `cd`, `exit`, `help`, `history`: 1 if argv was one of them (run here, in this process). */
 static int builtin(char **argv, int argc)
 {
     if (strcmp(argv[0], "cd") == 0) {
@@ -166,6 +189,16 @@ static int builtin(char **argv, int argc)
     }
     if (strcmp(argv[0], "exit") == 0)
         exit(argc > 1 ? atoi(argv[1]) : 0);
+    if (strcmp(argv[0], "help") == 0) {
+        help();
+        return 1;
+    }
+    if (strcmp(argv[0], "history") == 0) {
+        int first = nhistory > HISTORY ? nhistory - HISTORY : 0;
+        for (int i = first; i < nhistory; i++)
+            printf("%5d  %s\n", i + 1, history[i % HISTORY]);
+        return 1;
+    }
     return 0;
 }
 
@@ -242,6 +275,13 @@ static void run_job(struct job *j)
         return;
     }
     if (pid == 0) {
+        /* The job's own process group, the console's foreground one unless in the
+         * background: set here and in the parent, so it holds whichever runs first. */
+        if (interactive) {
+            setpgid(0, 0);
+            if (!j->background)
+                tcsetpgrp(0, getpid());
+        }
         if (j->background) {   /* the job runs in a grandchild that init will reap */
             int bg = fork();
             if (bg < 0) {
@@ -257,9 +297,139 @@ static void run_job(struct job *j)
             run_stage(&j->st[0]);
         exit(run_pipeline(j));
     }
+    if (interactive) {
+        setpgid(pid, pid);
+        if (!j->background)
+            tcsetpgrp(0, pid);
+    }
     int w, status;
     while ((w = wait(&status)) >= 0 && w != pid)
         ;
+    if (interactive)
+        tcsetpgrp(0, 0);    /* the shell reads: ^C only drops the typed line */
+}
+
+/* ---- the line editor (interactive only; the console in TTY_RAW) ------------------ */
+
+static void out(const char *s, int n)
+{
+    write(2, s, n);
+}
+
+static void backs(int n)
+{
+    while (n-- > 0)
+        out("\b", 1);
+}
+
+static int key(void)
+{
+    unsigned char c;
+    return read(0, &c, 1) == 1 ? c : -1;
+}
+
+/* Show line (len bytes) in place of the one on the screen (old bytes, cursor at
+ * *cur), leaving the cursor at its end. */
+static void replace_line(char *line, const char *with, int *len, int *cur)
+{
+    int n = strlen(with), old = *len;
+    backs(*cur);
+    memmove(line, with, n);
+    out(line, n);
+    for (int i = n; i < old; i++)
+        out(" ", 1);
+    backs(old > n ? old - n : 0);
+    *len = *cur = n;
+}
+
+/* Read and edit one line into buf (max bytes with '\n' and NUL): its length with
+ * the '\n', or 0 at end of input. */
+static int edit_line(char *buf, int max)
+{
+    static char draft[LINE_MAX];  /* the line being typed, while browsing the history */
+    int len = 0, cur = 0, h = nhistory;
+    int oldest = nhistory > HISTORY ? nhistory - HISTORY : 0;
+    for (;;) {
+        int c = key();
+        if (c < 0 || (c == 4 && len == 0)) {          /* ^D on an empty line: end of input */
+            out("\n", 1);
+            return 0;
+        }
+        if (c == '\r' || c == '\n') {
+            out("\n", 1);
+            break;
+        }
+        if (c == 3) {                                 /* ^C: drop the line */
+            out("^C\n", 3);
+            len = 0;
+            break;
+        }
+        if (c == 0x1b) {                              /* ESC [ or ESC O, then a final byte */
+            int c1 = key(), c2 = c1 == '[' || c1 == 'O' ? key() : -1, param = 0;
+            while (c2 >= '0' && c2 <= '9') {
+                param = param * 10 + (c2 - '0');
+                c2 = key();
+            }
+            if (c2 == 'A' && h > oldest) {            /* up: an older line */
+                if (h == nhistory) {
+                    memmove(draft, buf, len);
+                    draft[len] = 0;
+                }
+                h--;
+                replace_line(buf, history[h % HISTORY], &len, &cur);
+            } else if (c2 == 'B' && h < nhistory) {   /* down: a newer one, then the draft */
+                h++;
+                replace_line(buf, h == nhistory ? draft : history[h % HISTORY], &len, &cur);
+            } else if (c2 == 'C' && cur < len) {      /* right */
+                out(buf + cur++, 1);
+            } else if (c2 == 'D' && cur > 0) {        /* left */
+                backs(1);
+                cur--;
+            } else if (c2 == 'H' || (c2 == '~' && (param == 1 || param == 7))) {
+                backs(cur);
+                cur = 0;
+            } else if (c2 == 'F' || (c2 == '~' && (param == 4 || param == 8))) {
+                out(buf + cur, len - cur);
+                cur = len;
+            } else if (c2 == '~' && param == 3 && cur < len) {    /* delete */
+                memmove(buf + cur, buf + cur + 1, len - cur - 1);
+                len--;
+                out(buf + cur, len - cur);
+                out(" ", 1);
+                backs(len - cur + 1);
+            }
+            continue;
+        }
+        if ((c == 0x7f || c == '\b') && cur > 0) {   /* backspace */
+            memmove(buf + cur - 1, buf + cur, len - cur);
+            len--, cur--;
+            backs(1);
+            out(buf + cur, len - cur);
+            out(" ", 1);
+            backs(len - cur + 1);
+        } else if (c == 0x15) {                       /* ^U */
+            replace_line(buf, "", &len, &cur);
+        } else if (c == 1) {                          /* ^A: home */
+            backs(cur);
+            cur = 0;
+        } else if (c == 5) {                          /* ^E: end */
+            out(buf + cur, len - cur);
+            cur = len;
+        } else if (c >= ' ' && c < 0x7f && len < max - 2) {
+            memmove(buf + cur + 1, buf + cur, len - cur);
+            buf[cur] = c;
+            len++;
+            out(buf + cur, len - cur);
+            backs(len - cur - 1);
+            cur++;
+        }
+    }
+    buf[len] = 0;
+    if (len > 0 && (nhistory == 0 || strcmp(history[(nhistory - 1) % HISTORY], buf) != 0))
+        strcpy(history[nhistory++ % HISTORY], buf);
+    buf[len++] = '\n';
+    buf[len] = 0;
+    return len;
 }
 
 int main(void)
@@ -267,12 +437,22 @@ int main(void)
     static char line[LINE_MAX];
     static struct job job;
     struct stat st;
-    int interactive = fstat(0, &st) == 0 && st.type == T_DEVICE;
+    interactive = fstat(0, &st) == 0 && st.type == T_DEVICE;
+    if (interactive) {
+        setpgid(0, 0);
+        tcsetpgrp(0, 0);
+    }
 
     for (;;) {
-        if (interactive)
+        int n;
+        if (interactive) {
             fprintf(2, "tinyos# ");
-        int n = getline(0, line, sizeof line);
+            ttymode(0, TTY_RAW);
+            n = edit_line(line, sizeof line);
+            ttymode(0, TTY_COOKED);
+        } else {
+            n = getline(0, line, sizeof line);
+        }
         if (n == 0)
             exit(0);
         if (line[n - 1] != '\n' && n == LINE_MAX - 1) {

@@ -41,6 +41,9 @@ int meminfo(struct meminfo *m);
 int poweroff(void);
 int reboot(void);
 int stat(const char *path, struct stat *st);
+int setpgid(int pid, int pgid);
+int tcsetpgrp(int fd, int pgid);
+int ttymode(int fd, int mode);
 
 /* ---- strings and memory (ulib.c) ------------------------------------------ */
 size_t strlen(const char *s);

@@ -48,6 +48,9 @@ SYSCALL(meminfo)
 SYSCALL(poweroff)
 SYSCALL(reboot)
 SYSCALL(stat)
+SYSCALL(setpgid)
+SYSCALL(tcsetpgrp)
+SYSCALL(ttymode)
 
-/* Every call in uabi.h has a stub above: SYS_stat is the last of them. */
-_Static_assert(SYS_NCALLS == SYS_stat + 1, "uabi.h gained a system call: add its stub");
+/* Every call in uabi.h has a stub above: SYS_ttymode is the last of them. */
+_Static_assert(SYS_NCALLS == SYS_ttymode + 1, "uabi.h gained a system call: add its stub");
