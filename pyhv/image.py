@@ -105,7 +105,7 @@ def describe(path) -> str:
 
 def tinyos_files() -> tuple[bytes, dict]:
     """tinyos's kernel and its base root file system ({path: bytes, or None for a directory}),
-    read back from the tinyos.img pyhv ships (pyhv/data): what `pyhv mkimage --tinyos` starts
+    read back from the tinyos.img pyhv ships (pyhv/data), device nodes as tinyfs.Device: what `pyhv mkimage --tinyos` starts
     from, so a user's image boots to the same shell with the user's files added."""
     from pyhv import data, tinyfs
 
@@ -117,9 +117,10 @@ def tinyos_files() -> tuple[bytes, dict]:
     h = BootHeader.unpack(disk[:SECTOR], str(path))
     kernel = disk[h.kernel_offset : h.kernel_offset + h.kernel_size]
     reader = tinyfs.Reader(disk, str(path))
-    files: dict[str, bytes | None] = {}
+    files: dict[str, bytes | tinyfs.Device | None] = {}
     for entry in reader.walk("/"):
-        if entry.type == tinyfs.T_DEVICE:
-            continue  # device nodes are the kernel's to make (init makes /dev/console)
-        files[entry.path] = None if entry.type == tinyfs.T_DIR else reader.read(entry.inum)
+        if entry.type == tinyfs.T_DEVICE:  # /dev/console ships in the image: booting writes nothing
+            files[entry.path] = tinyfs.Device(entry.major, entry.minor)
+        else:
+            files[entry.path] = None if entry.type == tinyfs.T_DIR else reader.read(entry.inum)
     return kernel, files

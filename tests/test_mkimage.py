@@ -99,7 +99,12 @@ def test_the_image_holds_the_base_tree_plus_exactly_the_added_files(tmp_path_fac
     disk = (tmp / "my.img").read_bytes()
     _, base = image.tinyos_files()
     reader = tinyfs.Reader(disk)
-    got = {e.path: (None if e.type == tinyfs.T_DIR else reader.read(e.inum)) for e in reader.walk("/")}
+    def contents(e):
+        if e.type == tinyfs.T_DEVICE:
+            return tinyfs.Device(e.major, e.minor)
+        return None if e.type == tinyfs.T_DIR else reader.read(e.inum)
+
+    got = {e.path: contents(e) for e in reader.walk("/")}
     dirs = {"/".join(p.split("/")[:i]): None for p in added for i in range(2, p.count("/") + 1)}
     assert got == {**base, **dirs, **added}
     assert image.read_header(tmp / "my.img").kernel_size == len(image.tinyos_files()[0])
