@@ -74,7 +74,11 @@ class Machine:
         # callable(machine) -> True (memory is back: retry now), None (reclaim under way: retry
         # soon) or False (give up: the VM stops with a clear message).  pyhv.host sets it.
         self.on_oom = None
-        self._build()
+        try:
+            self._build()
+        except BaseException:  # a board that cannot be built gives back what it took (frames, disk files)
+            self.close()
+            raise
 
     @staticmethod
     def _read_bios(path):
@@ -326,6 +330,7 @@ class Machine:
         return self.insns_before_reset + sum(h.insns for h in self.harts)
 
     def close(self) -> None:
-        self.vm.close()
+        if getattr(self, "vm", None) is not None:
+            self.vm.close()
         for backend in self.backends:
             backend.close()
