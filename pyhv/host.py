@@ -26,6 +26,7 @@ bounded length, so a long run stays flat.
 import heapq
 import os
 import re
+import resource
 import threading
 import time
 from collections import deque
@@ -261,7 +262,8 @@ class Host:
     # ---- admission ---------------------------------------------------------------
     def check_capacity(self, specs) -> None:
         """Refuse up front what the host cannot hold: the VMs' engines plus the guest frames
-        they may touch must fit in the machine's available memory.  OutOfMemory (one line)."""
+        they may touch must fit in the machine's available memory, their files in the open-file
+        limit (raised to the hard limit if need be).  OutOfMemory or PyhvError (one line)."""
         specs = list(specs)
         engines = sum(s.host_cost_mib() for s in specs)
         frames_mib = min(self.pool.frames_free, sum(s.frames_max() for s in specs)) / 256
@@ -271,6 +273,13 @@ class Host:
                 f"cannot hold {len(specs)} VMs: they need about {engines + frames_mib:.0f} MiB of host memory "
                 f"({HOST_MIB_PER_VCPU} MiB per vCPU + up to {frames_mib:.0f} MiB of guest frames) and the "
                 f"machine has {available:.0f} MiB available")
+        fds = sum(1 + len(s.drives) + (s.image is not None) for s in specs) + len(self._sinks) + 64
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and fds > soft:
+            if hard != resource.RLIM_INFINITY and fds > hard:
+                raise PyhvError(f"cannot hold {len(specs)} VMs: they need about {fds} open files and the limit is "
+                                  f"{hard} (ulimit -n)")
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else fds, hard))
         if len(specs) * BUILD_FRAMES > self.pool.frames_free:
             raise OutOfMemory(f"cannot hold {len(specs)} VMs: the frame pool has {self.pool.frames_free} free frames, "
                               f"each VM needs at least {BUILD_FRAMES} to be built")
@@ -290,16 +299,13 @@ class Host:
             except OSError as e:
                 raise ConfigError(f"cannot open {path}: {e.strerror}") from None
             console = Console(output=_Tail(sink, text=False))
+        own = sink if sink is not None else os.fdopen(os.dup(2), "wb", buffering=0)  # attached: messages on stderr
         cfg = spec.machine_config()
-        log = _Tail(sink if sink is not None else os.fdopen(os.dup(2), "wb", buffering=0), text=True)
-        if sink is None:
-            self._sinks.append(log.sink)
-        cfg.log = log
+        cfg.log = log = _Tail(own, text=True)
         try:
             machine = Machine(cfg, console=console, pool=self.pool)
         except BaseException as e:
-            if sink is not None:
-                sink.close()
+            own.close()
             if isinstance(e, OutOfMemory):
                 raise OutOfMemory(f"cannot start VM {spec.name}: {e}") from None
             raise
@@ -308,9 +314,11 @@ class Host:
         guest.log_tail = log
         machine.on_oom = lambda m, g=guest: self._reclaim(g)
         console.input_listeners.append(lambda g=guest: self.notify(g))  # typing wakes a parked guest
+        self._sinks.append(own)
+        return self._admit(guest)
+
+    def _admit(self, guest: Guest) -> Guest:
         with self._lock:
-            if sink is not None:
-                self._sinks.append(sink)
             self.guests.append(guest)
             self.policy.add(guest)
             self._lock.notify_all()
