@@ -48,7 +48,7 @@ MAX_PCPUS = 256
 MAX_VCPUS = 8
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")  # a VM's name is its log file's name
 TIMELINE_ENTRIES = 20_000  # slices kept in Host.timeline (about 10 s of two busy pCPUs)
-MEMORY_SAMPLES = 600  # Host.memory_timeline: one minute at one sample per 100 ms
+MEMORY_SAMPLES = 600  # Host.memory_timeline: ten minutes at one sample a second
 # Admission: resident host memory a VM costs besides its guest frames (Unicorn engine and
 # its translation cache, devices, stage-2 table), per vCPU.  Measured with /tmp-free
 # hello VMs of 4 MiB booted to idle: 3.1-3.3 MiB each (`pyhv bench density`'s
@@ -178,16 +178,20 @@ class _Tail:
     def __init__(self, sink, text: bool):
         self.sink, self.text = sink, text
         self._tail = b""
-        self.last_line = ""
 
     def write(self, data):
         raw = data.encode(errors="replace") if isinstance(data, str) else bytes(data)
         self.sink.write(raw)
         self._tail = (self._tail + raw)[-512:]
-        lines = [ln.strip() for ln in self._tail.replace(b"\r", b"\n").split(b"\n") if ln.strip()]
-        if lines:
-            self.last_line = lines[-1][-160:].decode(errors="replace")
         return len(data)
+
+    @property
+    def last_line(self) -> str:
+        lines = [ln.strip() for ln in self._tail.replace(b"\r", b"\n").split(b"\n") if ln.strip()]
+        return lines[-1][-160:].decode(errors="replace") if lines else ""
+
+    def forget(self) -> None:
+        self._tail = b""
 
     def flush(self):
         self.sink.flush()
@@ -399,7 +403,7 @@ class Host:
         start = self.clock()
         before = g.machine.insns_total
         if g.log_tail is not None:
-            g.log_tail.last_line = ""
+            g.log_tail.forget()  # what pyhv says about this slice is its reason if it ends the guest
         try:
             what, value = g.machine.step(self.slice_insns)
         except PyhvError as e:  # a device bug in this VM stops this VM only
@@ -629,8 +633,8 @@ class Host:
         return False
 
     def _sample(self, now: float) -> None:
-        """Frames owned and shared per VM over time (for plots), every 100 ms of wall time."""
-        if now - self._last_sample < 0.1:
+        """Frames owned and shared per VM over time (for plots), every second of wall time."""
+        if now - self._last_sample < 1.0:
             return
         self._last_sample = now
         self.memory_timeline.append((now - self._t0, {g.name: (s["frames_owned"], s["frames_shared"])

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from pyhv import image
 from pyhv._native import lib
 from pyhv.console import Console, StaticInput
-from pyhv.errors import ConfigError, PyhvError
+from pyhv.errors import ConfigError, OutOfMemory, PyhvError
 from pyhv.host import Guest, GuestSpec, Host, load_config
 from pyhv.machine import Machine, MachineConfig
 from pyhv.memory import FramePool
@@ -504,3 +504,73 @@ def test_a_stale_timer_does_not_wake_a_guest_early(policy_name):
     m.host_agrees_with_the_model()
     assert m.host.guests[0].state == "idle"
     m.teardown()
+
+
+# ---- long runs stay flat ----------------------------------------------------------------------
+def test_soak_every_history_is_bounded_and_memory_stays_flat(images, policy, monkeypatch):
+    """A long run keeps a window of each history (timeline, memory samples, credit periods),
+    never all of it: after the windows fill, thousands more slices allocate no more Python
+    memory (tracemalloc bytes) than a few slices' worth of transient objects."""
+    import tracemalloc
+
+    from pyhv import host as host_module
+    from pyhv import scheduler
+
+    monkeypatch.setattr(host_module, "TIMELINE_ENTRIES", 300)
+    monkeypatch.setattr(host_module, "MEMORY_SAMPLES", 5)
+    monkeypatch.setattr(scheduler, "HISTORY_PERIODS", 5)
+    host = Host(pool_size_mib=64, pcpus=2, slice_insns=2_000, policy=policy)
+    for i in range(3):
+        host.add(spinner(f"s{i}", images))
+    host.add(GuestSpec("hello", image=HELLO, mem_size_mib=16))  # sleeps on its timer, then powers off
+
+    def run_slices(n):
+        target = sum(g.slices for g in host.guests) + n
+        for _ in range(1000):  # a hang guard: each round is a fraction of a second
+            if sum(g.slices for g in host.guests) >= target:
+                return
+            host.run(timeout_s=0.2)
+        pytest.fail("the host stopped running slices")
+
+    tracemalloc.start()
+    try:
+        run_slices(3000)  # the windows fill
+        assert len(host.timeline) == 300 and len(host.memory_timeline) <= 5
+        before, slices = tracemalloc.get_traced_memory()[0], sum(g.slices for g in host.guests)
+        run_slices(6000)
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    ran = sum(g.slices for g in host.guests) - slices
+    assert len(host.timeline) == 300 and len(host.memory_timeline) <= 5
+    assert len(getattr(host.policy, "history", ())) <= 5
+    assert len(host._sleepers) <= 4 * len(host.guests) + 64
+    host.close()
+    assert ran >= 6000 and grown < 64 * 1024, (ran, grown)  # unbounded: >= 150 bytes a slice, 900 KB
+
+
+# ---- admission control -------------------------------------------------------------------------
+def test_a_vm_the_pool_cannot_hold_is_refused_whole(images, tmp_path, monkeypatch):
+    """When the pool cannot hold one more VM, add() refuses it and leaves nothing behind:
+    no frames taken, no guest listed, no file left open.  A kernel bigger than what the
+    admission check asks for fails half-way through building and gives everything back."""
+    big = tmp_path / "big.img"  # 64 KiB of kernel: 16 frames, more than BUILD_FRAMES
+    big.write_bytes(image.build((GUESTS / "spin.bin").read_bytes().ljust(64 * 1024, b"\0")))
+    from pyhv import host as host_module
+
+    host = Host(pool_size_mib=1, pcpus=1, log_dir=str(tmp_path))  # 256 frames
+    added = 0
+    monkeypatch.setattr(host_module, "BUILD_FRAMES", 1)  # the build itself runs out
+    with pytest.raises(OutOfMemory, match="cannot start VM big"):
+        for i in range(64):
+            free = host.pool.frames_free
+            host.add(GuestSpec(f"big{i}", image=str(big), bios=None, mem_size_mib=4))
+            added += 1
+    assert added >= 8 and len(host.guests) == added
+    assert host.pool.frames_free == free  # the refused VM took nothing
+    assert len(host._sinks) == added
+    monkeypatch.undo()
+    with pytest.raises(OutOfMemory, match=r"the frame pool has \d+ free frames"):  # refused before building
+        for i in range(64):
+            host.add(spinner(f"small{i}", images))
+    host.close()
