@@ -38,7 +38,7 @@ import numpy as np
 from pyhv._native import lib
 from pyhv.console import Console
 from pyhv.errors import ConfigError, OutOfMemory, PyhvError
-from pyhv.machine import DEFAULT_BIOS, Machine, MachineConfig
+from pyhv.machine import Machine, MachineConfig
 from pyhv.memory import POOL_MAX_BYTES, FramePool
 from pyhv.scheduler import POLICIES
 
@@ -249,7 +249,7 @@ class Host:
         self.clock = clock  # wall time for timers and the timeline (a model clock in the tests)
         self.guests: list[Guest] = []
         self.timeline = deque(maxlen=TIMELINE_ENTRIES)  # (pcpu, guest name, start_s, end_s, insns)
-        self.memory_timeline = deque(maxlen=MEMORY_SAMPLES)  # (time_s, {VM: (frames owned, frames shared)})
+        self._memory_samples = deque(maxlen=MEMORY_SAMPLES)  # (time_s, VM names, int32 [VM, (owned, shared)])
         self.on_exit = []  # callables(guest), called (under the lock) when a guest is done
         self._lock = threading.Condition()
         self._sleepers = []  # heap of (wake time, seq, guest); an entry whose seq is not the guest's is stale
@@ -339,7 +339,11 @@ class Host:
         while self._sleepers and self._sleepers[0][0] <= now:
             _, seq, g = heapq.heappop(self._sleepers)
             if g.state == "idle" and g.wake_seq == seq:
-                g.machine.advance_idle(g.wake_ticks)
+                try:
+                    g.machine.advance_idle(g.wake_ticks)
+                except Exception as e:  # this guest's problem, nobody else's
+                    self._end(g, 1, f"internal error: {e!r}")
+                    continue
                 self._wake(g)
 
     def _wake(self, g: Guest) -> None:
@@ -637,8 +641,19 @@ class Host:
         if now - self._last_sample < 1.0:
             return
         self._last_sample = now
-        self.memory_timeline.append((now - self._t0, {g.name: (s["frames_owned"], s["frames_shared"])
-                                                      for g in self.guests for s in (g.stats(),)}))
+        names = tuple(g.name for g in self.guests)
+        if self._memory_samples and self._memory_samples[-1][1] == names:
+            names = self._memory_samples[-1][1]  # one tuple shared by the samples: 8 bytes a VM a sample
+        frames = np.array([(s["frames_owned"], s["frames_shared"]) for s in map(Guest.stats, self.guests)],
+                          dtype=np.int32).reshape(-1, 2)
+        self._memory_samples.append((now - self._t0, names, frames))
+
+    @property
+    def memory_timeline(self) -> list:
+        """[(time_s, {VM: (frames owned, frames shared)})], one a second over the last MEMORY_SAMPLES."""
+        with self._lock:
+            samples = list(self._memory_samples)
+        return [(t, {n: (int(o), int(sh)) for n, (o, sh) in zip(names, frames)}) for t, names, frames in samples]
 
     def shares(self) -> dict:
         """Each guest's fraction of the instructions executed so far."""

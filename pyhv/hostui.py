@@ -25,8 +25,9 @@ def format_table(stats: dict, elapsed_s: float) -> str:
     """The table `pyhv run` prints: one line per VM; a VM that stopped says why."""
     total = sum(s["insns"] for s in stats.values()) or 1
     width = max([2] + [len(name) for name in stats])
-    lines = [f"{'VM':{width}s} {'STATE':9s} {'CPU%':>6s} {'MIPS':>8s} {'EXITS/s':>8s} {'FRAMES':>7s} {'SHARED':>7s} "
-             f"{'STATUS':>6s} REASON"]
+    header = (f"{'VM':{width}s} {'STATE':9s} {'CPU%':>6s} {'MIPS':>8s} {'EXITS/s':>8s} {'FRAMES':>7s} {'SHARED':>7s} "
+              f"{'STATUS':>6s} REASON")
+    lines = [header]
     for s in stats.values():
         exits = sum(s["exits"].values())
         lines.append(
@@ -42,11 +43,11 @@ class _Table:
     """The live table: rich's in a terminal when rich is installed, plain text every
     `interval` seconds in a terminal or when asked for, else only the final one."""
 
-    def __init__(self, host, interval, t0):
+    def __init__(self, host, interval, t0, attached: bool):
         self.host, self.t0 = host, t0
         self.done = threading.Event()
         self.live = None
-        tty = sys.stderr.isatty()
+        tty = sys.stderr.isatty() and not attached  # an attached console has the terminal
         if tty:
             try:  # rich is optional (pip install 'pyhv[ui]')
                 from rich.console import Console as RichConsole
@@ -69,7 +70,7 @@ class _Table:
         if self.live is not None:
             self.live.console.print(line, markup=False, highlight=False)
         else:
-            print(line, file=sys.stderr, flush=True)
+            _say(line)
 
     def _loop(self) -> None:
         while not self.done.wait(self.interval):
@@ -80,7 +81,7 @@ class _Table:
             from rich.table import Table
 
             t = Table(title=f"pyhv run: {len(stats)} VMs, {elapsed:.1f} s")
-            header, *rows = format_table(stats, elapsed).splitlines()
+            header = format_table(stats, elapsed).splitlines()[0]
             names = header.split()
             for name in names:
                 t.add_column(name, justify="left" if name in ("VM", "STATE", "REASON") else "right")
@@ -140,33 +141,44 @@ def run(args) -> int:
         if not signalled:
             print(f"pyhv: {len(specs)} VMs on {host.pcpus} pCPUs ({host.policy.name}); consoles in {log_dir}",
                   file=sys.stderr, flush=True)
-            table = _Table(host, None if args.attach else args.interval, t0)
+            table = _Table(host, args.interval, t0, attached=bool(args.attach))
             host.on_exit.append(lambda g: _say_exit(table, g))
             table.start()
             host.run(timeout_s=args.timeout, until=args.until)
         stats = host.stats()  # the workers are joined: read before the memory is freed
     finally:
         if table is not None:
-            table.stop()
+            try:
+                table.stop()
+            except OSError:  # the terminal went away (SIGHUP): the run still ends in order
+                pass
         if host is not None:
             host.close()  # the workers are joined first, then memory and disks are freed
         for s, handler in previous.items():
             signal.signal(s, handler)
-    print(format_table(stats, time.monotonic() - t0), file=sys.stderr)
+    _say(format_table(stats, time.monotonic() - t0))
     if signalled:
-        print(f"pyhv: stopped by {signal.Signals(signalled[0]).name}", file=sys.stderr)
+        _say(f"pyhv: stopped by {signal.Signals(signalled[0]).name}")
         return 128 + signalled[0]
     unfinished = [s for s in stats.values() if s["state"] != "done" and not (args.until == "idle" and s["state"] == "idle")]
     failed = [s for s in stats.values() if s["status"] not in (None, 0)]
     for s in failed:
-        print(f"pyhv: VM {s['name']} failed (status {s['status']}): {s['reason']}", file=sys.stderr)
+        _say(f"pyhv: VM {s['name']} failed (status {s['status']}): {s['reason']}")
     if host.stop_reason == "timeout" and unfinished:
-        print(f"pyhv: --timeout {args.timeout:g} s passed; {len(unfinished)} VMs had not finished", file=sys.stderr)
+        _say(f"pyhv: --timeout {args.timeout:g} s passed; {len(unfinished)} VMs had not finished")
         return EXIT_TIMEOUT
-    if unfinished:
-        print(f"pyhv: {len(unfinished)} VMs can never finish (asleep with no timer and no input): "
-              f"{', '.join(s['name'] for s in unfinished)}", file=sys.stderr)
+    if unfinished and host.stop_reason == "stuck":
+        _say(f"pyhv: {len(unfinished)} VMs can never finish (asleep with no timer and no input): "
+             f"{', '.join(s['name'] for s in unfinished)}")
     return EXIT_FAILED if failed or unfinished else 0
+
+
+def _say(text: str) -> None:
+    """A line on stderr, if there still is one (a hung-up terminal is no reason to fail)."""
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except OSError:
+        pass
 
 
 def _say_exit(table: _Table, g) -> None:

@@ -6,15 +6,14 @@ weights without timing the host; the runs use wall time only to bound their leng
 
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from pyhv import image
 from pyhv._native import lib
@@ -68,6 +67,16 @@ def fair_shares(weights, pcpus):
     return shares
 
 
+def run_periods(host, periods):
+    """Run until the credit policy has closed `periods` accounting periods: a count, so
+    the result does not depend on how busy the machine is."""
+    for _ in range(1000):
+        if len(host.policy.history) >= periods:
+            return
+        host.run(timeout_s=0.25)
+    pytest.fail("the host stopped running")
+
+
 @settings(max_examples=5, deadline=None, derandomize=True)
 @given(st.lists(st.integers(1, 8), min_size=2, max_size=4))
 def test_credit_shares_follow_weights(images, weights):
@@ -76,7 +85,7 @@ def test_credit_shares_follow_weights(images, weights):
     host = Host(pool_size_mib=64, pcpus=1, policy="credit", slice_insns=50_000)
     for i, w in enumerate(weights):
         host.add(spinner(f"g{i}", images, weight=128 * w))
-    host.run(timeout_s=2)
+    run_periods(host, 40)
     expected = fair_shares({f"g{i}": w for i, w in enumerate(weights)}, 1)
     got = host.shares()
     host.close()
@@ -88,7 +97,7 @@ def test_credit_on_two_pcpus_is_work_conserving_and_weighted(images):
     host = Host(pool_size_mib=64, pcpus=2, policy="credit", slice_insns=100_000)
     for i, w in enumerate((1, 2, 3, 4)):
         host.add(spinner(f"g{i}", images, weight=128 * w))
-    host.run(timeout_s=2)
+    run_periods(host, 20)
     got = host.shares()
     host.close()
     assert got["g0"] < got["g1"] < got["g2"] < got["g3"]  # the order always; the exact 10/20/30/40 % when the host is quiet
@@ -109,7 +118,7 @@ def test_cap_is_never_exceeded_by_more_than_one_slice(images, cap):
     host = Host(pool_size_mib=64, pcpus=2, policy="credit", slice_insns=100_000)
     host.add(spinner("capped", images, cap_percent=cap))
     host.add(spinner("free", images))
-    host.run(timeout_s=2)
+    run_periods(host, 12)
     policy = host.policy
     limit = policy.cap_insns(host.guest("capped")) + policy.slice_insns
     used = [period.get("capped", 0) for period in policy.history]

@@ -49,7 +49,7 @@ def start(config, *args, **kw):
 
 def finish(p, timeout=60):
     try:
-        out, err = p.communicate(timeout=timeout)
+        _, err = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         p.kill()
         p.communicate()
