@@ -9,6 +9,9 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
 
 import pytest
 from hypothesis import given, settings
@@ -326,15 +329,40 @@ def test_a_host_bug_ends_the_run_with_an_error_not_a_hang(images):
 
 
 # ---- the life cycle as a state machine: two pCPUs, timers, wake-ups, KSM holds, OOM retries -------
+class ModelBalloon:
+    def __init__(self):
+        self.target_pages = 0
+
+    def set_target(self, pages):
+        self.target_pages = pages
+
+
+class ModelMemory:
+    """A VM's memory as _reclaim and ksm_scan see it: no pages mapped, a frame limit."""
+
+    def __init__(self):
+        self.s2 = np.zeros(0, dtype=np.uint32)
+        self.frames_owned = 0
+        self.c = SimpleNamespace(frame_limit=1024)
+
+
+class ModelPool:
+    """A frame pool whose free count the test sets (empty: the OOM path that asks balloons)."""
+
+    frames = np.zeros((0, 4096), dtype=np.uint8)
+    frames_free = 100
+
+
 class ModelMachine:
     """What the host needs of a Machine; step() returns (or raises) what the test scripts."""
 
-    def __init__(self):
+    def __init__(self, balloon: bool = False):
         self.insns_total = 0
         self.last_exit = None
         self.harts = []
         self.console = Console(output=io.BytesIO())  # no input: at EOF
-        self.balloon = None
+        self.balloon = ModelBalloon() if balloon else None
+        self.vm = SimpleNamespace(memory=ModelMemory())
         self.outcome = ("run", None)
         self.slept_ticks = 0
 
@@ -368,17 +396,17 @@ class HostLifeCycle(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.now = 0.0
-        self.host = Host(pool_size_mib=1, pcpus=self.PCPUS, policy=self.POLICY, slice_insns=1000,
+        self.host = Host(pool=ModelPool(), pcpus=self.PCPUS, policy=self.POLICY, slice_insns=1000,
                          clock=lambda: self.now)
         self.on = {}  # pCPU -> guest it runs
         self.model = {}  # name -> "runnable" | "running" | ("idle", wake time or None) | "done"
         self.kicked = set()
         self.scans = []  # guests held by each KSM scan in progress
 
-    @initialize(n=st.integers(1, 5))
-    def add_guests(self, n):
+    @initialize(n=st.integers(1, 5), balloons=st.sets(st.integers(0, 4)))
+    def add_guests(self, n, balloons=frozenset()):
         for i in range(n):
-            g = Guest(GuestSpec(f"g{i}"), ModelMachine())
+            g = Guest(GuestSpec(f"g{i}"), ModelMachine(balloon=i in balloons))
             self.host._admit(g)
             self.model[g.name] = "runnable"
 
@@ -435,6 +463,28 @@ class HostLifeCycle(RuleBasedStateMachine):
         elif self.model[g.name] == "running":
             self.kicked.add(g.name)
 
+    @rule(pcpu=st.integers(0, PCPUS - 1), pool_empty=st.booleans())
+    def out_of_memory(self, pcpu, pool_empty):
+        """The guest on this pCPU needs a frame: the host merges pages (KSM holds everyone
+        else) and, if the pool is still empty, asks the ballooned guests for pages (notify)."""
+        g = self.on.get(pcpu)
+        if g is None:
+            return
+        self.host.pool.frames_free = 0 if pool_empty else 100
+        waits = g.oom_waits
+        answer = self.host._reclaim(g)  # in the worker, outside the lock, during g's slice
+        lenders = [o for o in self.host.guests if o is not g and o.alive and o.machine.balloon is not None]
+        if not pool_empty:
+            assert answer is True
+            return
+        assert answer is (None if lenders and waits < self.host.OOM_PATIENCE else False)
+        if answer is None:
+            for o in lenders:
+                if isinstance(self.model[o.name], tuple):
+                    self.model[o.name] = "runnable"
+                elif self.model[o.name] == "running":
+                    self.kicked.add(o.name)
+
     @rule(dt=st.sampled_from([0.0001, 0.001, 0.003, 0.01, 1.0]))
     def time_passes(self, dt):
         self.now += dt
@@ -489,8 +539,8 @@ class HostLifeCycleRR(HostLifeCycle):
     POLICY = "rr"
 
 
-HostLifeCycle.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
-HostLifeCycleRR.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+HostLifeCycle.TestCase.settings = settings(max_examples=100, stateful_step_count=40, deadline=None)
+HostLifeCycleRR.TestCase.settings = settings(max_examples=100, stateful_step_count=40, deadline=None)
 TestHostLifeCycleCredit = HostLifeCycle.TestCase
 TestHostLifeCycleRR = HostLifeCycleRR.TestCase
 
