@@ -633,3 +633,29 @@ def test_a_vm_the_pool_cannot_hold_is_refused_whole(images, tmp_path, monkeypatc
         for i in range(64):
             host.add(spinner(f"small{i}", images))
     host.close()
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"pcpus": 0}, "pcpus must be an integer 1..256 or null, not 0"),
+    ({"slice_insns": 0}, "slice_insns must be an integer 1000..1000000000, not 0"),
+    ({"slice_insns": -1}, "slice_insns must be an integer"),
+    ({"pool_size_mib": "64"}, "pool_size_mib must be an integer"),
+    ({"policy": "fifo"}, "unknown scheduling policy 'fifo'"),
+])
+def test_host_arguments_are_checked(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        Host(**{"pool_size_mib": 8, **kwargs})
+
+
+@pytest.mark.parametrize("spec,message", [
+    ({"name": "a/b"}, "not a safe file name"),
+    ({"name": "../escaped"}, "not a safe file name"),
+    ({"name": "x", "mem_size_mib": "64"}, "mem_size_mib must be an integer"),
+    ({"name": "x", "weight": True}, "weight must be an integer"),
+])
+def test_guest_specs_are_checked_before_anything_is_built(tmp_path, spec, message):
+    host = Host(pool_size_mib=8, log_dir=str(tmp_path))
+    with pytest.raises(ConfigError, match=message):
+        host.add(GuestSpec(**{"image": HELLO, **spec}))
+    assert host.guests == [] and not list(tmp_path.parent.rglob("*escaped*")) and not list(tmp_path.iterdir())
+    host.close()
