@@ -98,7 +98,7 @@ class Credit(Policy):
         self.guests = []
         self.used_in_period = 0
         self.order = 0  # round-robin tiebreak within a priority
-        self.history = deque(maxlen=HISTORY_PERIODS)  # per finished period: {guest name: instructions it ran}
+        self.history = deque(maxlen=HISTORY_PERIODS)  # per finished period: {guest name: instructions it ran, if any}
 
     def add(self, g) -> None:
         g.credit = 0
@@ -161,7 +161,7 @@ class Credit(Policy):
     def _new_period(self) -> None:
         """Hand out one period's worth of every pCPU to the active guests, by weight."""
         self.used_in_period = 0
-        self.history.append({g.name: g.used_this_period for g in self.guests})
+        self.history.append({g.name: g.used_this_period for g in self.guests if g.used_this_period})  # idle: absent
         active = [g for g in self.guests if g.alive and (g.runnable or g.used_this_period)]
         total = sum(g.weight for g in active) or 1
         for g in self.guests:
