@@ -282,7 +282,7 @@ class Host:
         if soft != resource.RLIM_INFINITY and fds > soft:
             if hard != resource.RLIM_INFINITY and fds > hard:
                 raise PyhvError(f"cannot hold {len(specs)} VMs: they need about {fds} open files and the limit is "
-                                  f"{hard} (ulimit -n)")
+                                f"{hard} (ulimit -n)")
             resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else fds, hard))
         if len(specs) * BUILD_FRAMES > self.pool.frames_free:
             raise OutOfMemory(f"cannot hold {len(specs)} VMs: the frame pool has {self.pool.frames_free} free frames, "
