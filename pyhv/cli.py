@@ -201,16 +201,21 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run several VMs on one host (a JSON or TOML configuration)",
                        description="Run the VMs of CONFIG on one host: a frame pool, pCPU worker threads and a "
                        "scheduler.  Each VM's console goes to LOG_DIR/NAME.log; --attach NAME puts one VM on the "
-                       "terminal instead.  Prints a table of the VMs while they run.")
+                       "terminal instead.  Prints a table of the VMs while they run.",
+                       epilog="Exit status: 0 every VM finished with status 0 (--until idle: or sleeps with "
+                       "nothing armed); 1 a VM failed or can never finish, or a pyhv error; 2 usage error; "
+                       "124 --timeout passed first; 128+N signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP).")
     r.add_argument("config", metavar="CONFIG", help="host configuration (.json or .toml)")
     r.add_argument("--attach", metavar="NAME", help="connect this VM's console to stdin/stdout")
     r.add_argument("--log-dir", default=None, metavar="DIR", help="where per-VM console logs go (default: a temp dir)")
     r.add_argument("--policy", choices=["rr", "credit"], help="override the configuration's scheduling policy")
     r.add_argument("--pcpus", type=positive_int, help="override the number of pCPU worker threads")
-    r.add_argument("--timeout", type=positive_float, metavar="SECONDS", help="stop after SECONDS (exit 124)")
+    r.add_argument("--timeout", type=positive_float, metavar="SECONDS",
+                   help="stop after SECONDS (exit 124 if a VM had not finished)")
     r.add_argument("--until", choices=["done", "idle"], default="done",
                    help="stop when every VM is done (default), or when none can run again on its own")
-    r.add_argument("--interval", type=positive_float, default=1.0, metavar="SECONDS", help="table refresh period")
+    r.add_argument("--interval", type=positive_float, default=None, metavar="SECONDS",
+                   help="table refresh period (default: 1 s in a terminal; otherwise only the final table)")
 
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
     bench.add_argument("name", choices=["core", "boot", "density", "os"],
@@ -257,70 +262,9 @@ def _boot(args) -> int:
 
 
 def _run(args) -> int:
-    import tempfile
-    import threading
-    import time
+    from pyhv import hostui
 
-    from pyhv.console import Console
-    from pyhv.host import Host, format_table, load_config
-
-    host_cfg, specs = load_config(args.config)
-    if args.policy:
-        host_cfg["policy"] = args.policy
-    if args.pcpus:
-        host_cfg["pcpus"] = args.pcpus
-    log_dir = args.log_dir or tempfile.mkdtemp(prefix="pyhv-run-")
-    os.makedirs(log_dir, exist_ok=True)
-    if args.attach and args.attach not in {s.name for s in specs}:
-        raise PyhvError(f"--attach {args.attach}: no VM of that name in {args.config}")
-    host = Host(log_dir=log_dir, **host_cfg)
-    for spec in specs:
-        host.add(spec, console=Console.stdio() if spec.name == args.attach else None)
-    print(f"pyhv: {len(specs)} VMs on {host.pcpus} pCPUs ({host.policy.name}); consoles in {log_dir}", file=sys.stderr)
-    t0 = time.monotonic()
-    done = threading.Event()
-
-    def table():
-        while not done.wait(args.interval):
-            print(format_table(host.stats(), time.monotonic() - t0) + "\n", file=sys.stderr, flush=True)
-
-    def rich_table(live, rich_table_cls):
-        while not done.wait(args.interval):
-            stats, elapsed = host.stats(), time.monotonic() - t0
-            t = rich_table_cls(title=f"pyhv run: {len(stats)} VMs, {elapsed:.1f} s")
-            header, *rows = format_table(stats, elapsed).splitlines()
-            for name in header.split():
-                t.add_column(name, justify="right" if name not in ("VM", "STATE") else "left")
-            for row in rows:
-                t.add_row(*row.split(maxsplit=len(header.split()) - 1))
-            live.update(t)
-
-    live = None
-    if not args.attach and sys.stderr.isatty():
-        try:  # rich is optional (pip install rich): a live-updating table in a terminal
-            from rich.console import Console as RichConsole
-            from rich.live import Live
-            from rich.table import Table
-
-            live = Live(console=RichConsole(stderr=True), refresh_per_second=4)
-            live.start()
-            threading.Thread(target=rich_table, args=(live, Table), daemon=True).start()
-        except ImportError:
-            live = None
-    if not args.attach and live is None:
-        threading.Thread(target=table, daemon=True).start()
-    try:
-        stats = host.run(timeout_s=args.timeout, until=args.until)
-    finally:
-        done.set()
-        if live is not None:
-            live.stop()
-        host.close()
-    print(format_table(stats, time.monotonic() - t0), file=sys.stderr)
-    if args.timeout and any(s["state"] not in ("done", "idle") for s in stats.values()):
-        return 124
-    failed = [s for s in stats.values() if s["status"] not in (None, 0)]
-    return 1 if failed else 0
+    return hostui.run(args)
 
 
 def _mkimage(args) -> int:

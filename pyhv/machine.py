@@ -81,8 +81,9 @@ class Machine:
             self.on_oom = None
             self._build()
         except BaseException:
-            for backend in self.backends:  # a refused lock (or any error) lets go of the images already locked
-                backend.close()
+            # a board that cannot be built gives back what it took: frames, and the images it
+            # locked (a refused lock included)
+            self.close()
             raise
 
     @staticmethod
@@ -353,6 +354,7 @@ class Machine:
         return self.insns_before_reset + sum(h.insns for h in self.harts)
 
     def close(self) -> None:
-        self.vm.close()
+        if getattr(self, "vm", None) is not None:
+            self.vm.close()
         for backend in self.backends:
             backend.close()

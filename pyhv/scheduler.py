@@ -14,6 +14,8 @@ reproducible whatever the host's speed; wall-clock time is recorded beside it.
 
 from collections import deque
 
+HISTORY_PERIODS = 1000  # accounting periods kept in Credit.history (a ring: long runs stay flat)
+
 BOOST, UNDER, OVER = 0, 1, 2
 PRIORITY_NAMES = {BOOST: "boost", UNDER: "under", OVER: "over"}
 
@@ -79,7 +81,9 @@ class RoundRobin(Policy):
         if g.alive and g not in self.queue:
             self.queue.append(g)
 
-    woke = ran
+    def woke(self, g) -> None:
+        if g not in self.queue:
+            self.queue.append(g)
 
 
 class Credit(Policy):
@@ -94,7 +98,7 @@ class Credit(Policy):
         self.guests = []
         self.used_in_period = 0
         self.order = 0  # round-robin tiebreak within a priority
-        self.history = []  # per finished period: {guest name: instructions it ran}
+        self.history = deque(maxlen=HISTORY_PERIODS)  # per finished period: {guest name: instructions it ran, if any}
 
     def add(self, g) -> None:
         g.credit = 0
@@ -157,7 +161,7 @@ class Credit(Policy):
     def _new_period(self) -> None:
         """Hand out one period's worth of every pCPU to the active guests, by weight."""
         self.used_in_period = 0
-        self.history.append({g.name: g.used_this_period for g in self.guests})
+        self.history.append({g.name: g.used_this_period for g in self.guests if g.used_this_period})  # idle: absent
         active = [g for g in self.guests if g.alive and (g.runnable or g.used_this_period)]
         total = sum(g.weight for g in active) or 1
         for g in self.guests:
