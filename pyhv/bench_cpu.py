@@ -19,6 +19,7 @@ that count over its median time.  Times are medians of N runs with their spread
 
 import math
 import os
+import resource
 import shutil
 import statistics
 import struct
@@ -146,6 +147,31 @@ def program(name: str, mode: str, reps: int, expected: int) -> bytes:
     return bytes(image)
 
 
+class _Clock:
+    """Wall seconds (the headline) and CPU seconds of this thread, or of reaped child processes
+    (less sensitive to a loaded host: time spent waiting for a core is not counted)."""
+
+    def __init__(self, children: bool = False):
+        self.children = children
+
+    def _cpu(self) -> float:
+        if self.children:
+            r = resource.getrusage(resource.RUSAGE_CHILDREN)
+            return r.ru_utime + r.ru_stime
+        return time.thread_time()
+
+    def __enter__(self):
+        self.cpu0, self.wall0 = self._cpu(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall, self.cpu = time.perf_counter() - self.wall0, self._cpu() - self.cpu0
+
+    @property
+    def seconds(self) -> tuple[float, float]:
+        return self.wall, self.cpu
+
+
 def _check(engine: str, name: str, a0: int, finisher_word: int, expected: int) -> None:
     """The program's own verdict (the finisher word) and its checksum (a0 at the ebreak)."""
     if finisher_word != FINISHER_PASS or a0 != expected:
@@ -160,18 +186,17 @@ def run_raw(image: bytes, name: str, expected: int) -> float:
     uc.mem_map(RAM_BASE, RAM_MIB << 20)
     uc.mem_map(FINISHER_BASE, 0x1000)
     uc.mem_write(RAM_BASE, image)
-    t0 = time.perf_counter()
-    try:
-        uc.emu_start(RAM_BASE, 0)
-    except unicorn.UcError:
-        pass
-    dt = time.perf_counter() - t0
+    with _Clock() as clock:
+        try:
+            uc.emu_start(RAM_BASE, 0)
+        except unicorn.UcError:
+            pass
     pc = uc.reg_read(rc.UC_RISCV_REG_PC)
     if uc.mem_read(pc, 4) != EBREAK:
         raise BenchError(f"{name} on raw Unicorn stopped at 0x{pc:08x}, not at the program's ebreak")
     finisher = struct.unpack("<I", uc.mem_read(FINISHER_BASE, 4))[0]  # plain RAM: the word the program wrote
     _check("raw Unicorn", name, uc.reg_read(rc.UC_RISCV_REG_A0) & M32, finisher, expected)
-    return dt
+    return clock.seconds
 
 
 def run_pyhv(image: bytes, name: str, expected: int, mmu: str) -> tuple[float, int]:
@@ -187,15 +212,14 @@ def run_pyhv(image: bytes, name: str, expected: int, mmu: str) -> tuple[float, i
         vm.load(RAM_BASE, image)
         cpu = vm.cpu
         cpu.pc, cpu.priv, cpu.ebreak_exits = RAM_BASE, 3, True
-        t0 = time.perf_counter()
-        ex = cpu.run(budget_insns=10**13)
-        dt = time.perf_counter() - t0
+        with _Clock() as clock:
+            ex = cpu.run(budget_insns=10**13)
         if ex.reason != "breakpoint":
             raise BenchError(f"{name} on pyhv ({mmu} MMU) did not reach its ebreak: {ex}")
         kind, code = finisher.last_request or ("none", 0)
         word = {"poweroff": FINISHER_PASS, "fail": code << 16 | FINISHER_FAIL}.get(kind, 0)
         _check(f"pyhv ({mmu} MMU)", name, cpu["a0"], word, expected)
-        return dt, cpu.insns
+        return clock.seconds, cpu.insns
     finally:
         vm.close()
 
@@ -207,21 +231,29 @@ def run_qemu(image: bytes, name: str, workdir: str) -> float:
     with open(path, "wb") as f:
         f.write(image)
     cmd = [QEMU, "-nographic", "-M", "virt", "-bios", "none", "-m", "128M", "-kernel", path, "-monitor", "none"]
-    t0 = time.perf_counter()
-    try:
-        r = subprocess.run(cmd, capture_output=True, timeout=600, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise BenchError(f"{name} on QEMU did not exit within 600 s") from None
-    dt = time.perf_counter() - t0
+    with _Clock(children=True) as clock:
+        try:
+            r = subprocess.run(cmd, capture_output=True, timeout=600, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise BenchError(f"{name} on QEMU did not exit within 600 s") from None
     if r.returncode != 0:
         err = r.stderr.decode(errors="replace").strip().splitlines()
         raise BenchError(f"{name} on QEMU exited with status {r.returncode}" + (f": {err[-1]}" if err else ""))
-    return dt
+    return clock.seconds
 
 
-def _summary(times: list[float]) -> dict:
-    med = statistics.median(times)
-    return {"median_s": med, "spread_pct": 100 * (max(times) - min(times)) / med if med > 0 else 0.0}
+def _figures(runs: list[tuple[float, float]], insns: int, startup: tuple[float, float]) -> dict:
+    """Median and spread ((max - min) / median, in %) of wall and CPU seconds, less `startup`;
+    MIPS from the wall median.  A median that start-up swallows is reported as None."""
+    out = {}
+    for k, prefix in ((0, ""), (1, "cpu_")):
+        ts = [run[k] - startup[k] for run in runs]
+        med = statistics.median(ts)
+        ok = med > 0
+        out[f"{prefix}median_s"] = med if ok else None
+        out[f"{prefix}spread_pct"] = 100 * (max(ts) - min(ts)) / med if ok else None
+    out["mips"] = insns / out["median_s"] / 1e6 if out["median_s"] else None
+    return out
 
 
 def _geomean(values: list) -> float | None:
@@ -262,7 +294,9 @@ def bench_cpu(scale: float = 1.0, reps: int = 3, workloads: list[str] | None = N
                                 raise BenchError(f"{name} ({mode}): {engine} retired {count} instructions, "
                                                  f"another run {seen}")
                         times[(name, mode, engine)].append(dt)
-    qemu_startup = {m: statistics.median(startup[m]) for m in MODES} if qemu else None
+    # start-up of an empty run (0 repetitions) of the same mode, wall and CPU, subtracted from QEMU
+    qemu_startup = {m: tuple(statistics.median(t[k] for t in startup[m]) for k in (0, 1)) for m in MODES} \
+        if qemu else None
     table = []
     for name in names:
         row = {"workload": name, "what": WORKLOADS[name][0], "repetitions": work_reps[name],
@@ -271,50 +305,45 @@ def bench_cpu(scale: float = 1.0, reps: int = 3, workloads: list[str] | None = N
             count = insns[(name, mode)]
             per_engine = {}
             for engine in ENGINES:
-                if engine not in engines:
-                    per_engine[engine] = None
-                    continue
-                ts = times[(name, mode, engine)]
-                if engine == "qemu":  # the same spread in seconds, over the time left after start-up
-                    ts = [t - qemu_startup[mode] for t in ts]
-                    if statistics.median(ts) <= 0:
-                        per_engine[engine] = {"median_s": None, "spread_pct": None, "mips": None,
-                                              "note": "within QEMU's start-up time: use a larger --scale"}
-                        continue
-                s = _summary(ts)
-                s["mips"] = count / s["median_s"] / 1e6
-                per_engine[engine] = s
+                per_engine[engine] = None if engine not in engines else \
+                    _figures(times[(name, mode, engine)], count, qemu_startup[mode] if engine == "qemu" else (0, 0))
             row["modes"][mode] = {"insns": count, "engines": per_engine}
         table.append(row)
 
-    def ratio(mode, peer, engine="pyhv"):
+    def ratio(mode, peer, engine="pyhv", key="median_s"):
         vals = []
         for row in table:
             e = row["modes"][mode]["engines"]
-            if e[peer] is None or e[peer]["median_s"] is None:
+            if e[peer] is None or e[peer][key] is None:
                 return None
-            vals.append(e[peer]["median_s"] / e[engine]["median_s"])
+            vals.append(e[peer][key] / e[engine][key])
         return _geomean(vals)
 
-    geomean = {
-        "pyhv_over_raw_bare": ratio("bare", "raw"),
-        "pyhv_over_raw_sv32": ratio("sv32", "raw"),
-        "pyhv_over_qemu_bare": ratio("bare", "qemu"),
-        "pyhv_over_qemu_sv32": ratio("sv32", "qemu"),
-        "pyhv_ummu_over_raw_bare": ratio("bare", "raw", "pyhv-ummu"),
-        "pyhv_ummu_over_raw_sv32": ratio("sv32", "raw", "pyhv-ummu"),
-    }
+    def geomeans(key):
+        return {
+            "pyhv_over_raw_bare": ratio("bare", "raw", key=key),
+            "pyhv_over_raw_sv32": ratio("sv32", "raw", key=key),
+            "pyhv_over_qemu_bare": ratio("bare", "qemu", key=key),
+            "pyhv_over_qemu_sv32": ratio("sv32", "qemu", key=key),
+            "pyhv_ummu_over_raw_bare": ratio("bare", "raw", "pyhv-ummu", key=key),
+            "pyhv_ummu_over_raw_sv32": ratio("sv32", "raw", "pyhv-ummu", key=key),
+        }
+
+    geomean, geomean_cpu = geomeans("median_s"), geomeans("cpu_median_s")
     return {
         "workloads": table,
         "geomean": geomean,
+        "geomean_cpu": geomean_cpu,
         "reps": reps,
         "scale": scale,
         "qemu": _qemu_version(qemu) if qemu else "peer not installed",
-        "qemu_startup_s": qemu_startup,
+        "qemu_startup_s": {m: qemu_startup[m][0] for m in MODES} if qemu else None,
+        "qemu_startup_cpu_s": {m: qemu_startup[m][1] for m in MODES} if qemu else None,
         "unicorn": unicorn.__version__,
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "method": "speed ratios are peer time / pyhv time (above 1: pyhv faster); medians of `reps` "
-                  "interleaved runs; spread = (max - min) / median; instructions counted by pyhv",
+                  "interleaved runs; spread = (max - min) / median; instructions counted by pyhv; wall time is "
+                  "the headline, CPU time (this thread, or QEMU's whole process) the cross-check on a loaded host",
     }
 
 
@@ -324,12 +353,10 @@ def _qemu_version(path: str) -> str:
 
 
 def format_table(result: dict) -> str:
-    """The human-readable table: per workload and mode, each engine's median time, spread and MIPS."""
-    lines = []
-    header = f"{'workload':8s} {'mode':5s} {'Minsns':>8s}"
-    for e in ENGINES:
-        header += f"  {e + ': median s (spread) MIPS':>32s}"
-    lines.append(header)
+    """The human-readable table: per workload and mode, each engine's median wall time with its
+    spread and MIPS, and the median CPU time with its spread; then the geomeans of both."""
+    lines = [f"{'':23s}" + "".join(f"  {e:>36s}" for e in ENGINES),
+             f"{'workload':8s} {'mode':5s} {'Minsns':>8s}" + f"  {'wall s (spread)  MIPS | cpu s (spread)':>36s}" * 4]
     for row in result["workloads"]:
         for mode, m in row["modes"].items():
             line = f"{row['workload']:8s} {mode:5s} {m['insns'] / 1e6:8.1f}"
@@ -340,16 +367,22 @@ def format_table(result: dict) -> str:
                 elif s["median_s"] is None:
                     cell = "within start-up time"
                 else:
-                    cell = f"{s['median_s']:.3f} ({s['spread_pct']:.0f}%) {s['mips']:.0f}"
-                line += f"  {cell:>32s}"
+                    cell = f"{s['median_s']:.3f} ({s['spread_pct']:3.0f}%) {s['mips']:5.0f}"
+                    if s["cpu_median_s"] is not None:
+                        cell += f" | {s['cpu_median_s']:.3f} ({s['cpu_spread_pct']:3.0f}%)"
+                line += f"  {cell:>36s}"
             lines.append(line)
     lines.append("")
+    lines.append(f"{'geomean speed ratio':26s} {'wall':>8s} {'cpu':>8s}")
     for key, value in result["geomean"].items():
         missing = "peer not installed" if result["qemu"] == "peer not installed" and "qemu" in key else "n/a"
-        lines.append(f"{key:26s} {missing if value is None else f'{value:.3f}'}")
+        cpu = result["geomean_cpu"][key]
+        lines.append(f"{key:26s} {missing if value is None else f'{value:8.3f}'} "
+                     f"{'' if cpu is None else f'{cpu:8.3f}'}")
     lines.append(f"{'qemu':26s} {result['qemu']}")
     if result["qemu_startup_s"]:
-        startup = ", ".join(f"{m} {t:.3f} s" for m, t in result["qemu_startup_s"].items())
+        startup = ", ".join(f"{m} {t:.3f} s wall, {result['qemu_startup_cpu_s'][m]:.3f} s cpu"
+                            for m, t in result["qemu_startup_s"].items())
         lines.append(f"{'qemu start-up subtracted':26s} {startup}")
-    lines.append(f"{'load average':26s} {result['load_average']}")
+    lines.append(f"{'load average':26s} {' '.join(f'{x:.2f}' for x in result['load_average'] or [])}")
     return "\n".join(lines)

@@ -71,7 +71,7 @@ def test_cli_json_shape_without_qemu():
     for key in ("pyhv_over_raw_bare", "pyhv_over_raw_sv32"):
         assert out["geomean"][key] > 0
     for key in ("pyhv_over_qemu_bare", "pyhv_over_qemu_sv32"):
-        assert out["geomean"][key] is None
+        assert out["geomean"][key] is None and out["geomean_cpu"][key] is None
     for row in out["workloads"]:
         assert row["what"] and row["repetitions"] == max(1, round(bc.WORKLOADS[row["workload"]][1] * 0.05))
         assert row["checksum"] == f"0x{bc.WORKLOADS[row['workload']][2]():08x}"
@@ -79,7 +79,8 @@ def test_cli_json_shape_without_qemu():
             engines = row["modes"][mode]["engines"]
             assert row["modes"][mode]["insns"] > 0 and engines["qemu"] is None
             for engine in ("raw", "pyhv", "pyhv-ummu"):
-                assert set(engines[engine]) == {"median_s", "spread_pct", "mips"}
+                assert set(engines[engine]) == {"median_s", "spread_pct", "mips", "cpu_median_s", "cpu_spread_pct"}
+                assert engines[engine]["median_s"] > 0 and engines[engine]["cpu_median_s"] > 0
     text = _cli("--scale", "0.05", "--reps", "1", "--workloads", "interp", env=env)
     assert text.returncode == 0 and "peer not installed" in text.stdout
 
