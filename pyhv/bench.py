@@ -3,6 +3,7 @@ in one run (ratios, never wall-clock limits; benchmarks are not tests).
 
 core: guest MIPS vs raw Unicorn on the same code; U->S ecall round trips with the
 C trap entry vs the Python twin; TLB fills with the C walker vs the Python twin.
+cpu: six compiled-C workloads on raw Unicorn, pyhv and QEMU (pyhv/bench_cpu.py).
 """
 
 import json
