@@ -3,6 +3,7 @@ in one run (ratios, never wall-clock limits; benchmarks are not tests).
 
 core: guest MIPS vs raw Unicorn on the same code; U->S ecall round trips with the
 C trap entry vs the Python twin; TLB fills with the C walker vs the Python twin.
+cpu: six compiled-C workloads on raw Unicorn, pyhv and QEMU (pyhv/bench_cpu.py).
 """
 
 import json
@@ -294,10 +295,25 @@ def bench_os(scale: float = 1.0) -> dict:
     }
 
 
-BENCHES = {"core": bench_core, "boot": bench_boot, "density": bench_density, "os": bench_os}
+def bench_cpu(scale: float = 1.0, reps: int = 3, workloads: str | None = None) -> dict:
+    """Six compiled-C workloads on raw Unicorn, pyhv (bare and Sv32, both MMUs) and QEMU TCG
+    (pyhv/bench_cpu.py says what each figure measures)."""
+    from pyhv import bench_cpu as cpu
+
+    names = [w.strip() for w in workloads.split(",") if w.strip()] if workloads else None
+    return cpu.bench_cpu(scale, reps, names)
 
 
-def main(name: str, as_json: bool, scale: float = 1.0) -> int:
+BENCHES = {"core": bench_core, "boot": bench_boot, "density": bench_density, "os": bench_os, "cpu": bench_cpu}
+
+
+def main(name: str, as_json: bool, scale: float = 1.0, reps: int = 3, workloads: str | None = None) -> int:
+    if name == "cpu":
+        from pyhv.bench_cpu import format_table
+
+        result = bench_cpu(scale, reps, workloads)
+        print(json.dumps(result) if as_json else format_table(result))
+        return 0
     result = BENCHES[name](scale)
     if as_json:
         print(json.dumps(result))

@@ -218,13 +218,19 @@ def _parser() -> argparse.ArgumentParser:
                    help="table refresh period (default: 1 s in a terminal; otherwise only the final table)")
 
     bench = sub.add_parser("bench", help="run a benchmark and print its figures")
-    bench.add_argument("name", choices=["core", "boot", "density", "os"],
+    bench.add_argument("name", choices=["core", "boot", "density", "os", "cpu"],
                        help="core: vCPU core ratios against raw Unicorn and the Python twins; "
                        "boot: hello's boot instructions and time, virtio-blk throughput; "
                        "density: idle VMs per host process, memory per idle VM, scheduler scaling; "
-                       "os: tinyos boot to prompt, fork+exec+wait, getpid, context switch")
+                       "os: tinyos boot to prompt, fork+exec+wait, getpid, context switch; "
+                       "cpu: six compiled-C workloads (CRC-32 over 256 KiB, quicksort of 50k ints, 96x96 integer "
+                       "matmul, pointer chase over 1 MiB, switch-dispatch bytecode interpreter, 1 MiB memset/memcpy) "
+                       "on raw Unicorn, pyhv (bare M-mode and Sv32 with non-executable data, both MMUs) and "
+                       "qemu-system-riscv32 TCG if installed: median and spread of N interleaved runs")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--scale", type=positive_float, default=1.0, help="work multiplier (default 1.0)")
+    bench.add_argument("--reps", type=positive_int, default=3, help="cpu: interleaved runs per figure (default 3)")
+    bench.add_argument("--workloads", metavar="A,B", help="cpu: comma-separated subset of the workloads")
     return p
 
 
@@ -444,7 +450,7 @@ def _dispatch(args) -> int:
         if args.command == "bench":
             from pyhv import bench
 
-            return bench.main(args.name, args.json, args.scale)
+            return bench.main(args.name, args.json, args.scale, reps=args.reps, workloads=args.workloads)
     except UsageError as e:
         print(f"pyhv {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -78,6 +78,21 @@ def _test_program(stem: str) -> Target:
     )
 
 
+# The CPU benchmarks (guests/bench/, `pyhv bench cpu`): one freestanding C workload each,
+# linked with the shared runtime; the same flat binary runs on pyhv, raw Unicorn and QEMU.
+BENCH_WORKLOADS = ("crc32", "qsort", "matmul", "chase", "interp", "memops")
+
+
+def _bench_program(name: str) -> Target:
+    return Target(
+        name=f"bench-{name}",
+        sources=("guests/bench/entry.S", "guests/bench/runtime.c", f"guests/bench/{name}.c"),
+        linker_script="guests/bench/link.ld",
+        flags=("-O2", "-Wall", "-Wextra", "-Werror"),
+        output=f"guests/bench/{name}.bin",
+    )
+
+
 # The data blob of guests/hello.img: the hello kernel reads its first sector
 # back through its own virtio-blk driver and prints the first line.
 HELLO_DATA = b"pyhv disk data: the quick brown fox\n"
@@ -157,6 +172,7 @@ TARGETS: tuple[Target, ...] = (
     _test_program("smp"),
     _test_program("smc"),
     _test_program("stalecode"),
+    *(_bench_program(name) for name in BENCH_WORKLOADS),
     Target(
         name="hello",
         sources=HELLO_SOURCES,
