@@ -30,13 +30,13 @@ HERE = toolchain.ROOT / "tests" / "firmware"
 MIB = 1 << 20
 
 
-def build_kernel(tmp_path, end: int = 0) -> bytes:
-    """sbitest.c as a flat binary at PYHV_KERNEL_BASE; `end` picks how it stops."""
+def build_kernel(tmp_path, end: int = 0, source: str = "sbitest") -> bytes:
+    """sbitest.c (or smptest.c) as a flat binary at PYHV_KERNEL_BASE; `end` picks how sbitest stops."""
     toolchain.require_zig()
-    elf, flat = tmp_path / f"sbitest{end}.elf", tmp_path / f"sbitest{end}.bin"
+    elf, flat = tmp_path / f"{source}{end}.elf", tmp_path / f"{source}{end}.bin"
     cc = [sys.executable, "-m", "ziglang", "cc", *toolchain.ZIG_TARGET, *toolchain.COMMON_FLAGS, "-Os", "-Wall",
           "-Wextra", "-Werror", f"-DEND={end}", "-T", str(HERE / "sbitest.ld"), "-o", str(elf),
-          str(HERE / "sbitest.c")]  # fmt: skip
+          str(HERE / f"{source}.c")]  # fmt: skip
     subprocess.run(cc, check=True, cwd=toolchain.ROOT)
     toolchain.flatten_elf(elf.read_bytes(), flat)
     return flat.read_bytes()
@@ -282,3 +282,26 @@ def test_bios_image_layout():
     assert 0 < len(bios) <= lib.PYHV_ROM_SIZE
     (first,) = struct.unpack_from("<I", bios)
     assert first & 0x7F == 0x37  # lui t0, %hi(mtrapvec): the trap vector goes in first
+
+
+@pytest.fixture(scope="module")
+def smp_image(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("smptest")
+    path = tmp / "smptest.img"
+    path.write_bytes(image.build(build_kernel(tmp, source="smptest")))
+    return path
+
+
+@pytest.mark.parametrize("harts", [2, 4])
+def test_smp_guest_through_the_bios(smp_image, harts):
+    """`pyhv boot --smp N` through the BIOS: the kernel starts the other harts with SBI HSM,
+    interrupts them, fences their TLBs remotely, suspends, stops and restarts them (smptest.c).
+    Two runs give the same bytes."""
+    runs = [subprocess.run([sys.executable, "-m", "pyhv", "boot", "--smp", str(harts), "-m", "16M",
+                            "--max-insns", "200000000", str(smp_image)],
+                           capture_output=True, timeout=300) for _ in range(2)]  # fmt: skip
+    out = runs[0].stdout.decode()
+    assert runs[0].returncode == 0, out + runs[0].stderr.decode()
+    assert f"smptest: 0x{harts:08x} harts" in out and "smptest: all ok" in out and "FAIL" not in out
+    assert out.count("\nok   ") == 21
+    assert runs[1].stdout == runs[0].stdout and runs[1].returncode == 0
