@@ -445,7 +445,9 @@ bool tlb_fill(uc_engine *u, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *e, v
     if (pmp) {
         /* PMP checks the physical address at the effective privilege (MPRV for data). */
         int ppriv = access != PYHV_ACC_FETCH && priv == 3 && (mstatus & MSTATUS_MPRV) ? (int)(mstatus >> 11) & 3 : priv;
-        if (pmp_fill(v, ppriv, t.gpa, (uint32_t)vaddr, access, &pmp_perms) && update) {
+        if (pmp_fill(v, ppriv, t.gpa, (uint32_t)vaddr, access, &pmp_perms)) {
+            if (!update)
+                goto refuse; /* a probe: a real fetch comes back and steps */
             v->fault_cause = PMP_STEP;
             v->fault_page = (uint32_t)vaddr;
             return false;

@@ -7,13 +7,15 @@ and frames are scrubbed before they change owner.  This module is the toolkit th
 write their own properties:
 
 * C MMU probes: ``c_fill`` does what the TLB-fill hook does for one access (the
-  guest's Sv32 walk in csrc/mmu.c, then stage 2) and says which host frame the
-  engine would be given; ``c_translate``/``py_translate`` run the C walker and
-  its Python twin (pyhv/mmu.py) alone.
+  guest's Sv32 walk in csrc/mmu.c, PMP, then stage 2) and says which host frame
+  the engine would be given; ``c_translate``/``py_translate`` run the C walker and
+  its Python twin (pyhv/mmu.py) alone; ``c_pmp_perms``/``c_pmp_page`` the C PMP
+  check (twin: mmu.PMP).
 * ``check_isolation(pool, vms)``: the ownership invariant over the frame pool's
   owner[]/refs[] arrays, the free stack and every VM's stage-2 table.
 * Strategies: Sv32 PTEs and two-level page tables, valid and malformed
-  (``ptes``, ``page_tables``, ``mstatus_values``); hostile rv32 instruction
+  (``ptes``, ``page_tables``, ``mstatus_values``); PMP configurations
+  (``pmp_configs``); hostile rv32 instruction
   sequences, encoded here from the ISA's instruction formats (``hostile_code``);
   VM operations (``vm_operations``).
 * ``IsolationMachine``: a hypothesis state machine that creates and destroys VMs,
