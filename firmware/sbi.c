@@ -55,6 +55,7 @@ static struct sbiret ok(uint32_t value)
     return (struct sbiret){ SBI_SUCCESS, value };
 }
 
+/* An error code and no value; err(SBI_SUCCESS) is a success with value 0. */
 static struct sbiret err(int32_t error)
 {
     return (struct sbiret){ error, 0 };
@@ -106,20 +107,15 @@ static struct sbiret base(uint32_t fid, uint32_t a0)
     return err(SBI_ERR_NOT_SUPPORTED);
 }
 
-static struct sbiret status(int32_t error)
-{
-    return (struct sbiret){ error, 0 };
-}
-
 /* RFENCE (chapter 8): the range and ASID only narrow what must be flushed, and
  * each target flushes its whole TLB; the call returns once every started target
  * has done it.  The hypervisor fences (functions 3..6) need the H extension. */
 static struct sbiret rfence(uint32_t fid, uint32_t mask, uint32_t base)
 {
     if (fid == RFENCE_FENCE_I)
-        return status(hsm_send(mask, base, HSM_MSG_FENCE_I, 1));
+        return err(hsm_send(mask, base, HSM_MSG_FENCE_I, 1));
     if (fid == RFENCE_SFENCE_VMA || fid == RFENCE_SFENCE_VMA_ASID)
-        return status(hsm_send(mask, base, HSM_MSG_SFENCE, 1));
+        return err(hsm_send(mask, base, HSM_MSG_SFENCE, 1));
     return err(SBI_ERR_NOT_SUPPORTED);
 }
 
@@ -130,14 +126,14 @@ static struct sbiret hsm(uint32_t fid, uint32_t a0, uint32_t a1, uint32_t a2)
     int32_t e;
     switch (fid) {
     case HSM_HART_START:
-        return status(hsm_start(a0, a1, a2));
+        return err(hsm_start(a0, a1, a2));
     case HSM_HART_STOP:
         hsm_stop();
     case HSM_HART_GET_STATUS:
         e = hsm_status(a0, &state);
         return e ? err(e) : ok(state);
     case HSM_HART_SUSPEND:
-        return status(hsm_suspend(a0, a1, a2));
+        return err(hsm_suspend(a0, a1, a2));
     }
     return err(SBI_ERR_NOT_SUPPORTED);
 }
@@ -231,7 +227,7 @@ void sbi_ecall(struct trapframe *tf)
         }
         break;
     case SBI_EXT_IPI:
-        r = fid == IPI_SEND_IPI ? status(hsm_send(a0, a1, HSM_MSG_SSIP, 0)) : err(SBI_ERR_NOT_SUPPORTED);
+        r = fid == IPI_SEND_IPI ? err(hsm_send(a0, a1, HSM_MSG_SSIP, 0)) : err(SBI_ERR_NOT_SUPPORTED);
         break;
     case SBI_EXT_RFENCE:
         r = rfence(fid, a0, a1);
