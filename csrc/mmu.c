@@ -208,8 +208,9 @@ static int pmp_range(const struct pyhv_pmp *p, int i, uint64_t *lo, uint64_t *hi
     return 0;
 }
 
-/* R/W/X of entry i at privilege priv: its own bits, except that M-mode ignores an
- * entry whose L bit is clear (3.7.1.2).  PMP's R/W/X are the PROT_* bits. */
+/* R/W/X of entry i at privilege priv: its own bits as the engine keeps them (the
+ * reserved W-without-R too), except that M-mode ignores an entry whose L bit is
+ * clear (3.7.1.2).  PMP's R/W/X are the PROT_* bits. */
 static uint32_t pmp_entry_perms(const struct pyhv_pmp *p, int i, int priv)
 {
     if (priv == 3 && !(p->cfg[i] & PMP_L))

@@ -4,9 +4,9 @@
  * (chapters 7 and 8).  sbi.c decodes the calls; this file does them.
  *
  * Every hart starts in entry.S; all but hart 0 wait in hsm_park on their own M
- * stack.  A message (HSM_MSG_*) is a bit in the target's `pending` word, set with an AMO,
- * then the target's CLINT msip: the target clears msip first, then takes and
- * acts on the bits (trap.c), so no message is lost between the two.  RFENCE
+ * stack.  A message (HSM_MSG_*) is a bit in the target's `pending` word, set
+ * with an AMO, then the target's CLINT msip: the target clears msip first, then
+ * takes and acts on the bits (trap.c), so no message is lost between the two.  RFENCE
  * waits until each target has done its fence; a waiting hart serves its own
  * messages meanwhile, so two harts fencing each other both finish.
  */
@@ -20,7 +20,7 @@
 
 struct hart {
     volatile uint32_t state;        /* SBI_HSM_*, or HART_CLAIMED */
-    volatile uint32_t pending;      /* MSG_* bits not yet acted on */
+    volatile uint32_t pending;      /* HSM_MSG_* bits not yet acted on */
     uint32_t entry, arg;            /* where hart_start (or a non-retentive resume) goes */
 };
 
@@ -48,8 +48,9 @@ static int s_executable(uint32_t addr)
 }
 
 /* PMP (privileged spec 3.7), programmed on each hart before it first enters S.
- * TOR entries, which Unicorn's own MMU also decodes right (NAPOT it decodes wrong
- * below 0xffffffff: unicorn-rv32-facts.md):
+ * TOR entries, which Unicorn's own MMU (pyhv's VM(mmu="unicorn")) also decodes
+ * right; it computes NAPOT masks in 32 bits, so NAPOT ranges below the whole
+ * space come out wrong there:
  *   0  TOR [0, RAM_BASE)             R W -   ROM and devices; nothing executes there
  *   1  TOR [RAM_BASE, FW_RAM_END)    - - -   the BIOS's data and stacks
  *   2  NAPOT everything              R W X   the rest of RAM
