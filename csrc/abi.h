@@ -54,10 +54,23 @@
 #define SBI_EXT_IPI                 0x735049    /* "sPI" */
 #define SBI_EXT_SRST                0x53525354  /* "SRST" */
 #define SBI_EXT_DBCN                0x4442434E  /* "DBCN" */
+#define SBI_EXT_HSM                 0x48534D    /* "HSM" */
+#define SBI_EXT_RFENCE              0x52464E43  /* "RFNC" */
 #define SBI_SUCCESS                 0
 #define SBI_ERR_FAILED              (-1)
 #define SBI_ERR_NOT_SUPPORTED       (-2)
 #define SBI_ERR_INVALID_PARAM       (-3)
+#define SBI_ERR_INVALID_ADDRESS     (-5)
+#define SBI_ERR_ALREADY_AVAILABLE   (-6)
+#define SBI_HSM_STARTED             0           /* hart states (SBI v2.0 table 9.1) */
+#define SBI_HSM_STOPPED             1
+#define SBI_HSM_START_PENDING       2
+#define SBI_HSM_STOP_PENDING        3
+#define SBI_HSM_SUSPENDED           4
+#define SBI_HSM_SUSPEND_PENDING     5
+#define SBI_HSM_RESUME_PENDING      6
+#define SBI_HSM_SUSPEND_RETENTIVE   0x00000000  /* hart_suspend types (table 9.3) */
+#define SBI_HSM_SUSPEND_NON_RETENTIVE 0x80000000
 
 /* ---- firmware and boot protocol ------------------------------------------- */
 /* The BIOS owns [RAM_BASE, RAM_BASE + FW_RESERVED) (data, stack, its virtqueue),

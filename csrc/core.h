@@ -79,6 +79,7 @@ void trace_event(struct pyhv_vcpu *v, uint32_t kind, uint32_t cause, uint32_t pc
 #define PAGE0_RETRY (-2) /* fault_cause: a page-0 fetch refused as a probe; retry for real */
 #define OOM_RETRY (-3)   /* fault_cause: no frame for the access; exit to the host, then retry */
 #define STAGE2_OOM (-2)  /* stage2(): a frame was needed and the pool or the VM's limit said no */
+#define PMP_STEP (-4)    /* fault_cause: a page cut by a PMP boundary; run one instruction, checked alone */
 bool tlb_fill(uc_engine *u, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *e, void *data);
 int stage2(struct pyhv_vm *vm, uint64_t gpa, int access, int demand, uint32_t *engine_pa, uint32_t *perms);
 uint8_t *guest_ptr(struct pyhv_vm *vm, uint64_t gpa, uint32_t len);
@@ -94,5 +95,6 @@ bool m_interrupt_take(struct pyhv_vcpu *v, uint32_t pc);
 bool apply_slines(struct pyhv_vcpu *v);
 bool wfi_should_wake(struct pyhv_vcpu *v);
 int read_insn(struct pyhv_vcpu *v, uint32_t vaddr, uint32_t *insn);
+bool insn_mem_access(struct pyhv_vcpu *v, uint32_t insn, uint32_t *addr, uint32_t *len);
 
 #endif

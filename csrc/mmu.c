@@ -265,6 +265,101 @@ uint8_t *guest_ptr(struct pyhv_vm *vm, uint64_t gpa, uint32_t len)
     return vm->pool->mem + (e & ~0xfffu) + (off & 0xfff);
 }
 
+/* ---- physical memory protection (privileged spec 3.7) ----------------------- */
+
+#define PMP_L 0x80u
+#define PMP_A_SHIFT 3
+#define PMP_TOR 1u
+#define PMP_NA4 2u
+#define PMP_NAPOT 3u
+
+/* The bytes entry i matches, [*lo, *hi) of the 34-bit physical space (3.7.1.3).
+ * Returns 0 for an entry that matches nothing (OFF, or TOR with an empty range). */
+static int pmp_range(const struct pyhv_pmp *p, int i, uint64_t *lo, uint64_t *hi)
+{
+    uint32_t a = (p->cfg[i] >> PMP_A_SHIFT) & 3, y = p->addr[i];
+    if (a == PMP_TOR) {
+        *lo = i ? (uint64_t)p->addr[i - 1] << 2 : 0;
+        *hi = (uint64_t)y << 2;
+        return *lo < *hi;
+    }
+    if (a == PMP_NA4) {
+        *lo = (uint64_t)y << 2;
+        *hi = *lo + 4;
+        return 1;
+    }
+    if (a == PMP_NAPOT) {
+        /* pmpaddr = base/4 with k trailing ones: a 2^(k+3)-byte naturally aligned range */
+        int ones = y == 0xffffffffu ? 32 : __builtin_ctz(~y);
+        uint64_t size = 1ull << (ones + 3);
+        *lo = ((uint64_t)y << 2) & ~(size - 1);
+        *hi = *lo + size;
+        return 1;
+    }
+    return 0;
+}
+
+/* R/W/X of entry i at privilege priv: its own bits as the engine keeps them (the
+ * reserved W-without-R too), except that M-mode ignores an entry whose L bit is
+ * clear (3.7.1.2).  PMP's R/W/X are the PROT_* bits. */
+static uint32_t pmp_entry_perms(const struct pyhv_pmp *p, int i, int priv)
+{
+    if (priv == 3 && !(p->cfg[i] & PMP_L))
+        return PROT_R | PROT_W | PROT_X;
+    return p->cfg[i] & 7u;
+}
+
+/* What no entry matches: M-mode may, S and U may not once any entry exists (3.7.1). */
+static uint32_t pmp_default(const struct pyhv_pmp *p, int priv)
+{
+    return priv == 3 || !p->nentries ? PROT_R | PROT_W | PROT_X : 0;
+}
+
+/* The PROT bits an access of len bytes at addr may use at privilege priv: the
+ * lowest-numbered entry matching any byte decides, and must match every byte. */
+uint32_t pyhv_pmp_perms(const struct pyhv_pmp *p, int priv, uint64_t addr, uint32_t len)
+{
+    for (uint32_t i = 0; i < p->nentries; i++) {
+        uint64_t lo, hi;
+        if (!pmp_range(p, (int)i, &lo, &hi) || addr + len <= lo || addr >= hi)
+            continue;
+        return lo <= addr && addr + len <= hi ? pmp_entry_perms(p, (int)i, priv) : 0;
+    }
+    return pmp_default(p, priv);
+}
+
+/* The same decision for a whole 4 KiB page, for a TLB entry: returns 1 with *perms
+ * when one answer holds for every byte of it, 0 when the page is cut by an entry
+ * boundary (a region finer than a page): then each access must be checked alone. */
+int pyhv_pmp_page(const struct pyhv_pmp *p, int priv, uint64_t page, uint32_t *perms)
+{
+    for (uint32_t i = 0; i < p->nentries; i++) {
+        uint64_t lo, hi;
+        if (!pmp_range(p, (int)i, &lo, &hi) || page + PAGE_SIZE <= lo || page >= hi)
+            continue;
+        *perms = pmp_entry_perms(p, (int)i, priv);
+        return lo <= page && page + PAGE_SIZE <= hi;
+    }
+    *perms = pmp_default(p, priv);
+    return 1;
+}
+
+/* The engine keeps pmpcfg/pmpaddr (the guest writes them with csrw; Unicorn has no
+ * register IDs for them), so copy them out of a saved context: pmp_state starts
+ * with 16 {uint32 addr_reg; uint8 cfg_reg;} entries, 8 bytes apart (pyhv/vcpu.py
+ * finds the offset at start-up).  One memcpy of the CPU state, cheaper than the
+ * register reads a fill already makes. */
+static void pmp_load(struct pyhv_vcpu *v)
+{
+    if (uc.context_save(v->uc, v->ctx) != UC_ERR_OK)
+        return;
+    const uint8_t *s = (const uint8_t *)v->ctx + v->pmp_off;
+    for (int i = 0; i < PYHV_PMP_ENTRIES; i++) {
+        memcpy(&v->pmp.addr[i], s + 8 * i, 4);
+        v->pmp.cfg[i] = s[8 * i + 4];
+    }
+}
+
 /* Read a PTE: a RAM frame never touched reads as zero; outside RAM -> access fault. */
 static int pte_read(struct pyhv_vm *vm, uint64_t gpa, uint32_t *pte)
 {
@@ -286,6 +381,14 @@ static int pte_read(struct pyhv_vm *vm, uint64_t gpa, uint32_t *pte)
 int pyhv_sv32_translate(struct pyhv_vm *vm, uint32_t satp, uint32_t mstatus, int priv, uint32_t vaddr, int access,
                         int update_ad, struct pyhv_translation *out)
 {
+    return pyhv_sv32_translate_pmp(vm, NULL, satp, mstatus, priv, vaddr, access, update_ad, out);
+}
+
+/* The walk's own reads and A/D stores are S-mode accesses for PMP (3.7.1): a PTE
+ * the hart may not touch is an access fault of the original access type (4.3.2). */
+int pyhv_sv32_translate_pmp(struct pyhv_vm *vm, const struct pyhv_pmp *pmp, uint32_t satp, uint32_t mstatus,
+                            int priv, uint32_t vaddr, int access, int update_ad, struct pyhv_translation *out)
+{
     out->ok = 0;
     out->gpa = 0;
     out->perms = 0;
@@ -305,7 +408,7 @@ int pyhv_sv32_translate(struct pyhv_vm *vm, uint32_t satp, uint32_t mstatus, int
     for (level = 1;; level--) {
         uint32_t vpn = level ? vaddr >> 22 : (vaddr >> 12) & 0x3ff;
         pte_addr = a + vpn * 4;
-        if (pte_read(vm, pte_addr, &pte) < 0) {
+        if ((pmp && !(pyhv_pmp_perms(pmp, 1, pte_addr, 4) & PROT_R)) || pte_read(vm, pte_addr, &pte) < 0) {
             out->cause = fault_cause(access, false);
             return -1;
         }
@@ -332,6 +435,10 @@ int pyhv_sv32_translate(struct pyhv_vm *vm, uint32_t satp, uint32_t mstatus, int
         goto page_fault; /* misaligned superpage */
     uint32_t want = PTE_A | (access == PYHV_ACC_WRITE ? PTE_D : 0);
     if ((pte & want) != want) {
+        if (pmp && !(pyhv_pmp_perms(pmp, 1, pte_addr, 4) & PROT_W)) {
+            out->cause = fault_cause(access, false);
+            return -1;
+        }
         pte |= want;
         if (update_ad) {
             /* The A/D store is a write at stage 2 (as in the H extension): a shared
@@ -364,6 +471,34 @@ static int access_of(uc_mem_type type)
     return PYHV_ACC_READ;
 }
 
+/* PMP for a fill of the guest-physical page gpa (vpage: its virtual page).  A page
+ * with one answer for every byte gets a TLB entry with those permissions.  A page
+ * cut by a PMP boundary must not be cached whole (3.7.1: each access is checked):
+ * the first fill returns 1 and the run loop steps that one instruction (pmp_step),
+ * whose fill then decides for its exact bytes, and drops the entry afterwards. */
+static int pmp_fill(struct pyhv_vcpu *v, int priv, uint64_t gpa, uint32_t vpage, int access, uint32_t *perms)
+{
+    if (pyhv_pmp_page(&v->pmp, priv, gpa, perms))
+        return 0;
+    if (!v->pmp_step)
+        return 1;
+    uint32_t pc = reg_get(v->uc, UC_RISCV_REG_PC), insn = 0, addr = pc, len = 4;
+    bool known = read_insn(v, pc, &insn) == 0;
+    if (access == PYHV_ACC_FETCH)
+        len = known && (insn & 3) != 3 ? 2 : 4;
+    else
+        known = known && insn_mem_access(v, insn, &addr, &len);
+    uint64_t lo = addr > vpage ? addr : vpage, hi = (uint64_t)addr + len;
+    if (hi > (uint64_t)vpage + PAGE_SIZE)
+        hi = (uint64_t)vpage + PAGE_SIZE;
+    if (!known || lo >= hi) {
+        *perms = 0; /* an access the core cannot place on this page: refused */
+        return 0;
+    }
+    *perms = pyhv_pmp_perms(&v->pmp, priv, gpa + (lo - vpage), (uint32_t)(hi - lo));
+    return 0;
+}
+
 /* UC_HOOK_TLB_FILL: called by Unicorn on every TLB miss, with vaddr page-aligned.
  * Refusing the fill makes emu_start return UC_ERR_EXCEPTION with PC at the faulting
  * instruction (facts section 5); the run loop then delivers fault_cause. */
@@ -389,10 +524,31 @@ bool tlb_fill(uc_engine *u, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *e, v
     if (priv != 3 || (mstatus & MSTATUS_MPRV))
         satp = csr_get(u, UC_RISCV_REG_SATP);
     struct pyhv_translation t;
-    uint32_t epa, s2perms;
+    uint32_t epa, s2perms, pmp_perms = PROT_R | PROT_W | PROT_X;
+    uint32_t need = access == PYHV_ACC_FETCH ? PROT_X : access == PYHV_ACC_WRITE ? PROT_W : PROT_R;
+    struct pyhv_pmp *pmp = NULL;
     v->counters[PYHV_CNT_TLB_FILL]++;
-    if (pyhv_sv32_translate(v->vm, satp, mstatus, priv, (uint32_t)vaddr, access, update, &t) < 0)
+    if (v->pmp_off && v->pmp.nentries) {
+        pmp_load(v);
+        pmp = &v->pmp;
+    }
+    if (pyhv_sv32_translate_pmp(v->vm, pmp, satp, mstatus, priv, (uint32_t)vaddr, access, update, &t) < 0)
         goto refuse;
+    if (pmp) {
+        /* PMP checks the physical address at the effective privilege (MPRV for data). */
+        int ppriv = access != PYHV_ACC_FETCH && priv == 3 && (mstatus & MSTATUS_MPRV) ? (int)(mstatus >> 11) & 3 : priv;
+        if (pmp_fill(v, ppriv, t.gpa, (uint32_t)vaddr, access, &pmp_perms)) {
+            if (!update)
+                goto refuse; /* a probe: a real fetch comes back and steps */
+            v->fault_cause = PMP_STEP;
+            v->fault_page = (uint32_t)vaddr;
+            return false;
+        }
+        if (!(pmp_perms & need)) {
+            t.cause = (int32_t)fault_cause(access, false);
+            goto refuse;
+        }
+    }
     uint32_t before = v->vm->frames_owned;
     int s2 = stage2(v->vm, t.gpa, access, demand, &epa, &s2perms);
     if (v->vm->cow_breaks != v->cow_seen) {
@@ -413,8 +569,7 @@ bool tlb_fill(uc_engine *u, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *e, v
     }
     if (v->vm->frames_owned != before)
         v->counters[PYHV_CNT_DEMAND_ZERO]++;
-    uint32_t perms = t.perms & s2perms;
-    uint32_t need = access == PYHV_ACC_FETCH ? PROT_X : access == PYHV_ACC_WRITE ? PROT_W : PROT_R;
+    uint32_t perms = t.perms & s2perms & pmp_perms;
     if (!(perms & need)) {
         t.cause = (int32_t)fault_cause(access, false);
         goto refuse;

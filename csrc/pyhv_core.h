@@ -94,6 +94,18 @@ struct pyhv_vm {
     struct pyhv_window windows[24];
 };
 
+/* A hart's physical memory protection registers (privileged spec 3.7), as the
+ * engine holds them: the guest's csrw pmpcfg/pmpaddr land in the engine, and
+ * tlb_fill copies them from a saved context (csrc/mmu.c pmp_load).
+ *   pmpcfg byte:  7 L | 6..5 0 | 4..3 A (0 OFF, 1 TOR, 2 NA4, 3 NAPOT) | 2 X | 1 W | 0 R
+ *   pmpaddr:      bits 33..2 of a physical address */
+#define PYHV_PMP_ENTRIES 16
+struct pyhv_pmp {
+    uint32_t nentries;     /* implemented entries: 0 (no PMP) or PYHV_PMP_ENTRIES */
+    uint32_t addr[16];
+    uint8_t cfg[16];
+};
+
 /* One vCPU: the engine handle plus everything the hooks need. */
 #define PYHV_MAX_STALE 16
 struct pyhv_vcpu {
@@ -133,6 +145,9 @@ struct pyhv_vcpu {
     uint32_t trace_len;     /* events in the ring */
     uint32_t trace_cap;
     struct pyhv_trace_event *trace;
+    struct pyhv_pmp pmp;    /* this hart's PMP, refreshed from the engine on every fill */
+    uint32_t pmp_off;       /* offset of the engine's pmp_state in a saved context, 0: no PMP */
+    uint32_t pmp_step;      /* running one instruction so a sub-page PMP region is checked per access */
 };
 
 /* Trace events for `pyhv boot -d int,mmu`: a ring the hooks append to and Python
@@ -203,3 +218,7 @@ struct pyhv_translation {
 };
 int pyhv_sv32_translate(struct pyhv_vm *vm, uint32_t satp, uint32_t mstatus, int priv,
                         uint32_t vaddr, int access, int update_ad, struct pyhv_translation *out);
+int pyhv_sv32_translate_pmp(struct pyhv_vm *vm, const struct pyhv_pmp *pmp, uint32_t satp, uint32_t mstatus,
+                            int priv, uint32_t vaddr, int access, int update_ad, struct pyhv_translation *out);
+uint32_t pyhv_pmp_perms(const struct pyhv_pmp *pmp, int priv, uint64_t addr, uint32_t len);
+int pyhv_pmp_page(const struct pyhv_pmp *pmp, int priv, uint64_t page, uint32_t *perms);

@@ -125,6 +125,42 @@ static uint32_t amo_cause(uint32_t insn, uint32_t cause)
     return cause;
 }
 
+/* The data address and width of a load, store or AMO (RV32 I/A/F/D, and the C
+ * extension's c.lw/c.sw/c.lwsp/c.swsp/c.flw/c.fsw), from the registers as they
+ * are now.  Returns false for anything else. */
+bool insn_mem_access(struct pyhv_vcpu *v, uint32_t insn, uint32_t *addr, uint32_t *len)
+{
+    uc_engine *u = v->uc;
+    uint32_t op = insn & 0x7f, f3 = (insn >> 12) & 7, base = gpr_get(u, (insn >> 15) & 31);
+    static const uint8_t width[8] = { 1, 2, 4, 8, 1, 2, 0, 0 };
+    if ((insn & 3) != 3) {
+        uint32_t q = insn & 3, f = (insn >> 13) & 7;
+        if (q == 0 && (f == 2 || f == 3 || f == 6 || f == 7)) { /* c.lw c.flw c.sw c.fsw: rs1' = 8 + bits 9..7 */
+            *addr = gpr_get(u, 8 + ((insn >> 7) & 7)) + (((insn >> 6) & 1) << 2) + (((insn >> 10) & 7) << 3) +
+                    (((insn >> 5) & 1) << 6);
+        } else if (q == 2 && (f == 2 || f == 3)) { /* c.lwsp c.flwsp */
+            *addr = gpr_get(u, 2) + (((insn >> 4) & 7) << 2) + (((insn >> 12) & 1) << 5) + (((insn >> 2) & 3) << 6);
+        } else if (q == 2 && (f == 6 || f == 7)) { /* c.swsp c.fswsp */
+            *addr = gpr_get(u, 2) + (((insn >> 9) & 15) << 2) + (((insn >> 7) & 3) << 6);
+        } else {
+            return false;
+        }
+        *len = 4;
+        return true;
+    }
+    if (op == 0x03 || op == 0x07) { /* loads: I-immediate */
+        *addr = base + (uint32_t)((int32_t)insn >> 20);
+    } else if (op == 0x23 || op == 0x27) { /* stores: S-immediate */
+        *addr = base + (uint32_t)((((int32_t)insn >> 25) << 5) | ((insn >> 7) & 31));
+    } else if (op == 0x2f && f3 == 2) { /* AMO, LR, SC: the word at rs1 */
+        *addr = base;
+    } else {
+        return false;
+    }
+    *len = width[f3];
+    return *len != 0;
+}
+
 /* UC_HOOK_INTR: Unicorn reports a synchronous exception.  PC is already past the
  * instruction (epc = PC - 4 for every intno, facts Q2). */
 void hook_intr(uc_engine *u, uint32_t intno, void *data)

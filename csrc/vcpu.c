@@ -91,8 +91,8 @@ static void update_next_event(struct pyhv_vcpu *v)
     v->next_event = v->stop_at < v->timer_at ? v->stop_at : v->timer_at;
     /* An M interrupt waiting, masked, can be unmasked by any block (csrw mie,
      * mret...), and only the block hook can take it: look at every block. */
-    if (v->vmip & MIP_M_BITS)
-        v->next_event = 0;
+    if ((v->vmip & MIP_M_BITS) || v->pmp_step)
+        v->next_event = 0; /* pmp_step: the hook ends the step at the next block */
 }
 
 /* Recompute the instruction count at which mtime >= mtimecmp (MTIP rises). */
@@ -167,6 +167,12 @@ static void hook_block(uc_engine *u, uint64_t address, uint32_t size, void *data
         return;
     }
     uint32_t pc = (uint32_t)address;
+    if (v->pmp_step && v->pmp_step++ > 1) {
+        /* The stepped instruction is done (it jumped, or trapped to a handler). */
+        reg_set(u, UC_RISCV_REG_PC, pc);
+        uc.emu_stop(u);
+        return;
+    }
     int32_t req = __atomic_exchange_n(&v->exit_request, 0, __ATOMIC_SEQ_CST);
     if (req || v->insns >= v->stop_at) {
         /* Rewriting PC skips this block (facts Q10): it runs, and is counted, on resume. */
@@ -204,15 +210,12 @@ int pyhv_vcpu_attach(struct pyhv_vcpu *v)
         return -2;
     if (uc.hook_add(u, &h, UC_HOOK_INSN_INVALID, (void *)hook_insn_invalid, v, 1, 0) != UC_ERR_OK)
         return -3;
-    if (v->mmu_mode == PYHV_MMU_PYHV) {
-        if (uc.hook_add(u, &h, UC_HOOK_TLB_FILL, (void *)tlb_fill, v, 1, 0) != UC_ERR_OK)
-            return -4;
-    } else {
-        uc_context *ctx;
-        if (uc.context_alloc(u, &ctx) != UC_ERR_OK)
-            return -5;
-        v->ctx = ctx;
-    }
+    if (v->mmu_mode == PYHV_MMU_PYHV && uc.hook_add(u, &h, UC_HOOK_TLB_FILL, (void *)tlb_fill, v, 1, 0) != UC_ERR_OK)
+        return -4;
+    uc_context *ctx; /* badaddr (Unicorn-MMU faults) and the PMP registers are read from it */
+    if (uc.context_alloc(u, &ctx) != UC_ERR_OK)
+        return -5;
+    v->ctx = ctx;
     return 0;
 }
 
@@ -228,6 +231,21 @@ static int fatal(struct pyhv_vcpu *v, uint32_t pc, const char *what, const char 
 {
     snprintf(v->message, sizeof v->message, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
     return finish(v, PYHV_EXIT_FATAL, pc);
+}
+
+/* Drop the translated code of the page holding vaddr (for a PMP step). */
+static void drop_code_at(struct pyhv_vcpu *v, uint32_t vaddr)
+{
+    uint64_t gpa;
+    uint32_t hfn, perms;
+    if (pyhv_vcpu_translate(v, vaddr, PYHV_ACC_FETCH, &gpa) < 0)
+        return; /* nothing to run there: the fetch faults */
+    if (gpa - v->vm->ram_base < (uint64_t)v->vm->ram_frames << PAGE_SHIFT) {
+        if (pyhv_vm_s2_lookup(v->vm, (uint32_t)gpa, PYHV_ACC_FETCH, 0, &hfn, &perms) == 0)
+            pyhv_vcpu_invalidate(v, hfn, 1);
+    } else { /* ROM: identity-mapped engine memory outside the pool */
+        uc.ctl(v->uc, UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0));
+    }
 }
 
 /* Run until an exit the host must see, or about `budget` more instructions. */
@@ -257,10 +275,33 @@ int pyhv_vcpu_run(struct pyhv_vcpu *v, uint64_t budget)
         v->resume_ok = 0;
         v->fault_cause = -1;
         v->counters[PYHV_CNT_EMU_START]++;
-        uc_err err = uc.emu_start(u, pc, 1 /* never a PC: run until stopped */, 0, 0);
+        uint64_t until = 1; /* never a PC: run until stopped */
+        uint32_t insn = 0;
+        bool stepped = v->pmp_step;
+        if (stepped) {
+            /* One instruction: stop at the next one, or at the next block (hook_block).
+             * An exit address only ends blocks translated after it is set, so the
+             * code already translated from pc goes first. */
+            until = pc + (read_insn(v, pc, &insn) == 0 && (insn & 3) != 3 ? 2 : 4);
+            drop_code_at(v, pc);
+        }
+        uc_err err = uc.emu_start(u, pc, until, 0, 0);
         pc = reg_get(u, UC_RISCV_REG_PC);
+        if (stepped) {
+            v->pmp_step = 0;
+            pyhv_vcpu_flush_tlb(v); /* the entry filled for one access goes */
+            update_next_event(v);
+        }
         if (v->exit_reason != PYHV_EXIT_NONE)
             return finish(v, v->exit_reason, v->exit_pc);
+        if (err == UC_ERR_EXCEPTION && v->fault_cause == PMP_STEP) {
+            v->fault_cause = -1;
+            v->pmp_step = 1;
+            pyhv_vcpu_flush_tlb(v);
+            continue;
+        }
+        if (stepped && (err == UC_ERR_OK || (err == UC_ERR_EXCEPTION && v->resume_ok)))
+            continue;
         bool retry0 = !v->page0_ok && err == UC_ERR_EXCEPTION && v->fault_cause == PAGE0_RETRY && pc < PAGE_SIZE;
         v->page0_ok = retry0;
         if (retry0)
@@ -285,7 +326,6 @@ int pyhv_vcpu_run(struct pyhv_vcpu *v, uint64_t budget)
             continue;
         /* emu_start returned by itself after a wfi (facts Q3: PC past it; the
          * status is UC_ERR_OK, or UC_ERR_EXCEPTION in UC_TLB_VIRTUAL mode). */
-        uint32_t insn = 0;
         bool wfi = read_insn(v, pc - 4, &insn) == 0 && insn == 0x10500073;
         if (!wfi && err != UC_ERR_OK)
             return fatal(v, pc, "engine stopped", uc.strerror(err));

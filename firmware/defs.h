@@ -31,13 +31,12 @@ struct trapframe {
 
 /* main.c: what the boot found, kept for the resident SBI */
 #define BIOS_VERSION_MAJOR 0
-#define BIOS_VERSION_MINOR 1
-extern uint32_t boot_hartid;
+#define BIOS_VERSION_MINOR 2
 extern uint64_t ram_base, ram_end;   /* [ram_base, ram_end) from the DTB's /memory */
 NORETURN void fail(uint32_t code, const char *msg);  /* "BIOS: msg", finisher fail code */
 
 /* entry.S */
-NORETURN void enter_kernel(uint32_t hartid, uint32_t dtb, uint32_t entry);
+NORETURN void enter_kernel(uint32_t hartid, uint32_t arg, uint32_t entry);
 NORETURN void halt(void);
 
 /* uart.c */
@@ -60,6 +59,7 @@ void clint_set_msip(uint32_t hart, int level);
 
 /* fdt.c */
 int fdt_memory(uint32_t dtb, uint64_t *base, uint64_t *size);
+uint32_t fdt_harts(uint32_t dtb);    /* cpu@N nodes under /cpus */
 
 /* crc32.c */
 void crc32_init(void);
@@ -76,6 +76,22 @@ uint32_t boot_load(uint32_t dtb);    /* load the kernel, return its entry point 
 
 /* trap.c */
 void mtrap(struct trapframe *tf);
+
+/* hsm.c: the harts (HSM states, S-mode entry, messages between harts) */
+#define HSM_MSG_SSIP     1u          /* raise the S software interrupt (sbi_send_ipi) */
+#define HSM_MSG_FENCE_I  2u          /* fence.i (remote_fence_i) */
+#define HSM_MSG_SFENCE   4u          /* sfence.vma of the whole TLB: covers any range or ASID */
+extern uint32_t nharts;
+uint32_t this_hart(void);
+void hsm_init(uint32_t boot, uint32_t n);
+NORETURN void hsm_enter(uint32_t hart, uint32_t entry, uint32_t arg);
+NORETURN void hsm_park(uint32_t hart);
+NORETURN void hsm_stop(void);
+void hsm_messages(uint32_t hart);
+int hsm_start(uint32_t hart, uint32_t entry, uint32_t arg);
+int hsm_status(uint32_t hart, uint32_t *state);
+int hsm_suspend(uint32_t type, uint32_t resume_addr, uint32_t opaque);
+int hsm_send(uint32_t mask, uint32_t base, uint32_t msg, int wait);
 
 /* sbi.c */
 void sbi_ecall(struct trapframe *tf);

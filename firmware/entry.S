@@ -1,10 +1,11 @@
 /* entry.S: the reset vector, and the two ways out of the BIOS's own code.
  *
- * _start runs at PYHV_ROM_BASE in M-mode with a0 = hartid, a1 = DTB address:
- * it installs the trap vector first (so even a fault during boot is reported),
- * points mscratch at the M trap stack, takes the boot stack, zeroes .bss and
- * calls bios_main(hartid, dtb).  Harts other than hart 0 park: this BIOS runs
- * the kernel on one hart.  enter_kernel is the mret into S-mode; halt parks.
+ * _start runs at PYHV_ROM_BASE in M-mode on every hart, with a0 = hartid and
+ * a1 = DTB address: it installs the trap vector first (so even a fault during
+ * boot is reported) and points mscratch at the hart's M stack.  Hart 0 takes the
+ * boot stack, zeroes .bss and calls bios_main(hartid, dtb); the others wait in
+ * hsm_park(hartid) on their M stack until a hart_start (hsm.c).  A hart ID
+ * beyond FW_MAX_HARTS halts.  enter_kernel is the mret into S-mode.
  */
 #include "memlayout.h"
 #include "riscv.h"
@@ -16,10 +17,17 @@ _start:
     addi t0, t0, %lo(mtrapvec)
     csrw mtvec, t0                  /* direct mode: mtrapvec is 4-byte aligned */
     csrw mie, zero
-    li t0, FW_TRAP_STACK_TOP
+    li t0, FW_MAX_HARTS
+    bgeu a0, t0, halt
+    addi t0, a0, 1                  /* mscratch = FW_HART_STACK_TOP(hartid) */
+    slli t0, t0, FW_HART_STACK_SHIFT
+    li t1, FW_HART_STACKS
+    add t0, t0, t1
     csrw mscratch, t0
-    bnez a0, halt
-    li sp, FW_BOOT_STACK_TOP
+    beqz a0, 3f
+    mv sp, t0
+    call hsm_park                   /* a0 = hartid; never returns */
+3:  li sp, FW_BOOT_STACK_TOP
     lui t0, %hi(bss_start)
     addi t0, t0, %lo(bss_start)
     lui t1, %hi(bss_end)
@@ -35,8 +43,9 @@ halt:
     wfi
     j halt
 
-/* enter_kernel(hartid, dtb, entry): S-mode at entry with a0 = hartid and
- * a1 = dtb, paging off, S interrupts disabled, nothing left pending on mret. */
+/* enter_kernel(hartid, arg, entry): S-mode at entry with a0 = hartid and
+ * a1 = arg (the DTB, or hart_start's opaque), paging off, S interrupts
+ * disabled, nothing left pending on mret. */
     .globl enter_kernel
 enter_kernel:
     csrw mepc, a2

@@ -4,7 +4,8 @@
  * a structure block of tokens (BEGIN_NODE name, PROP len nameoff value,
  * END_NODE, NOP, END; every item padded to 4 bytes) and a strings block of
  * property names.  fdt_memory reads the root's #address-cells/#size-cells and
- * the first (address, size) pair of the root's "memory" or "memory@..." node.
+ * the first (address, size) pair of the root's "memory" or "memory@..." node;
+ * fdt_harts counts the "cpu@..." nodes of /cpus.
  * Every offset is checked against totalsize: a bad blob gives -1, never a fault.
  */
 #include "defs.h"
@@ -35,15 +36,6 @@ static int streq(const char *a, const char *b)
     return *a == *b;
 }
 
-/* A node name is "memory" or "memory@unit-address". */
-static int is_memory_node(const char *name)
-{
-    const char *m = "memory";
-    while (*m && *m == *name)
-        m++, name++;
-    return !*m && (!*name || *name == '@');
-}
-
 /* Big-endian value of `cells` 32-bit cells at p (at most 2 matter here). */
 static uint64_t read_cells(const uint8_t *p, uint32_t cells)
 {
@@ -53,7 +45,22 @@ static uint64_t read_cells(const uint8_t *p, uint32_t cells)
     return v;
 }
 
-int fdt_memory(uint32_t dtb, uint64_t *base, uint64_t *size)
+/* A node name is `prefix`, or `prefix@unit-address` when `unit` allows it. */
+static int node_is(const char *name, const char *prefix, int unit)
+{
+    while (*prefix && *prefix == *name)
+        prefix++, name++;
+    return !*prefix && (!*name || (unit && *name == '@'));
+}
+
+/* What the BIOS wants from the tree: the first /memory range and the harts. */
+struct board {
+    int have_memory;
+    uint64_t base, size;
+    uint32_t harts;         /* cpu@N nodes under /cpus */
+};
+
+static int fdt_scan(uint32_t dtb, struct board *b)
 {
     const uint8_t *fdt = (const uint8_t *)dtb;
     if (be32(fdt + HDR_MAGIC) != FDT_MAGIC)
@@ -63,7 +70,7 @@ int fdt_memory(uint32_t dtb, uint64_t *base, uint64_t *size)
     if (total < HDR_SIZE || pos >= total || strings >= total)
         return -1;
     uint32_t addr_cells = 2, size_cells = 1;    /* defaults of §2.3.5 */
-    int depth = 0, in_memory = 0;
+    int depth = 0, in_memory = 0, in_cpus = 0;
 
     while (pos + 4 <= total) {
         uint32_t token = be32(fdt + pos);
@@ -76,7 +83,11 @@ int fdt_memory(uint32_t dtb, uint64_t *base, uint64_t *size)
                 return -1;
             pos = (pos + 4) & ~3u;              /* past the NUL, then to 4 bytes */
             depth++;
-            in_memory = depth == 2 && is_memory_node(name);
+            in_memory = depth == 2 && node_is(name, "memory", 1);
+            if (depth == 2)
+                in_cpus = node_is(name, "cpus", 0);
+            if (depth == 3 && in_cpus && node_is(name, "cpu", 1))
+                b->harts++;
         } else if (token == FDT_END_NODE) {
             if (--depth < 0)
                 return -1;
@@ -94,20 +105,36 @@ int fdt_memory(uint32_t dtb, uint64_t *base, uint64_t *size)
                 addr_cells = be32(value);
             else if (depth == 1 && len == 4 && streq(pname, "#size-cells"))
                 size_cells = be32(value);
-            else if (in_memory && streq(pname, "reg")) {
+            else if (in_memory && !b->have_memory && streq(pname, "reg")) {
                 if (addr_cells < 1 || addr_cells > 2 || size_cells < 1 || size_cells > 2)
                     return -1;
                 if (len < 4 * (addr_cells + size_cells))
                     return -1;
-                *base = read_cells(value, addr_cells);
-                *size = read_cells(value + 4 * addr_cells, size_cells);
-                return 0;
+                b->base = read_cells(value, addr_cells);
+                b->size = read_cells(value + 4 * addr_cells, size_cells);
+                b->have_memory = 1;
             }
         } else if (token == FDT_END) {
-            break;
+            return 0;
         } else if (token != FDT_NOP) {
             return -1;
         }
     }
     return -1;
+}
+
+int fdt_memory(uint32_t dtb, uint64_t *base, uint64_t *size)
+{
+    struct board b = { 0 };
+    if (fdt_scan(dtb, &b) < 0 || !b.have_memory)
+        return -1;
+    *base = b.base;
+    *size = b.size;
+    return 0;
+}
+
+uint32_t fdt_harts(uint32_t dtb)
+{
+    struct board b = { 0 };
+    return fdt_scan(dtb, &b) < 0 || !b.harts ? 1 : b.harts;
 }

@@ -7,12 +7,14 @@
  *
  *   guest-physical           size    what
  *   0x0000_1000              64 KiB  ROM: .text, .rodata (read + execute only)
- *   RAM_BASE + 0x0000        16 KiB  .bss: virtqueue, request, sector buffer, CRC table
+ *   RAM_BASE + 0x0000        16 KiB  .bss: virtqueue, request, sector buffer, CRC table, harts
  *   RAM_BASE + 0x4000        16 KiB  boot stack (top at FW_BOOT_STACK_TOP), dead after mret
- *   RAM_BASE + 0x8000        16 KiB  M trap stack (top at FW_TRAP_STACK_TOP = mscratch)
- *   RAM_BASE + 0xc000 ..             unused, but still firmware region: the
+ *   RAM_BASE + 0x8000        32 KiB  M stacks, 4 KiB per hart: hart h's top is
+ *                                    FW_HART_STACK_TOP(h), its mscratch while S runs
+ *   RAM_BASE + 0x10000 ..            unused, but still firmware region: the
  *   RAM_BASE + FW_RESERVED           kernel loads at PYHV_KERNEL_BASE or above
  *   a1 (DTB) .. RAM end              device tree from pyhv: never overwritten
+ * [RAM_BASE, FW_RAM_END) is the resident data: PMP keeps S and U out (hsm.c).
  */
 #ifndef FW_MEMLAYOUT_H
 #define FW_MEMLAYOUT_H
@@ -22,8 +24,11 @@
 #define FW_BSS               (PYHV_RAM_BASE + 0x0000)
 #define FW_BSS_SIZE          0x4000
 #define FW_BOOT_STACK_TOP    (PYHV_RAM_BASE + 0x8000)
-#define FW_TRAP_STACK_TOP    (PYHV_RAM_BASE + 0xc000)
-#define FW_RAM_END           FW_TRAP_STACK_TOP
+#define FW_MAX_HARTS         8            /* the CLINT's harts (csrc/clint.c) */
+#define FW_HART_STACKS       (PYHV_RAM_BASE + 0x8000)
+#define FW_HART_STACK_SHIFT  12           /* 4 KiB each */
+#define FW_HART_STACK_TOP(h) (FW_HART_STACKS + (((h) + 1) << FW_HART_STACK_SHIFT))
+#define FW_RAM_END           FW_HART_STACK_TOP(FW_MAX_HARTS - 1)
 
 #if FW_RAM_END > PYHV_RAM_BASE + PYHV_FW_RESERVED
 #error "the BIOS's RAM use overflows the firmware region"

@@ -4,17 +4,19 @@
  * arguments in a0..a5; the result goes back in a0 (error) and a1 (value), except
  * for the legacy extensions (0x00..0x0F), which return a single value in a0.
  * Implemented: legacy set_timer, console_putchar, console_getchar, shutdown;
- * Base, TIME, IPI, SRST and DBCN.  Anything else is SBI_ERR_NOT_SUPPORTED.
- * Single hart: the only valid hart ID is the boot hart's.
+ * Base, TIME, IPI, RFENCE (fence.i and sfence.vma; no hypervisor fences), HSM,
+ * SRST and DBCN.  Anything else is SBI_ERR_NOT_SUPPORTED.  What concerns other
+ * harts is done by hsm.c.
  */
 #include "defs.h"
+#include "memlayout.h"
 #include "riscv.h"
 
 #define SBI_SPEC_VERSION  0x02000000      /* v2.0: major in bits 30..24, minor in 23..0 */
 #define SBI_IMPL_ID_PYHV  0x70796876      /* "pyhv"; not in the spec's table of IDs */
 #define SBI_IMPL_VERSION  ((BIOS_VERSION_MAJOR << 16) | BIOS_VERSION_MINOR)
 
-/* Function IDs (spec chapters 4, 6, 7, 10, 12). */
+/* Function IDs (spec chapters 4, 6, 7, 8, 9, 10, 12). */
 #define BASE_GET_SPEC_VERSION  0
 #define BASE_GET_IMPL_ID       1
 #define BASE_GET_IMPL_VERSION  2
@@ -24,6 +26,13 @@
 #define BASE_GET_MIMPID        6
 #define TIME_SET_TIMER         0
 #define IPI_SEND_IPI           0
+#define RFENCE_FENCE_I         0
+#define RFENCE_SFENCE_VMA      1
+#define RFENCE_SFENCE_VMA_ASID 2
+#define HSM_HART_START         0
+#define HSM_HART_STOP          1
+#define HSM_HART_GET_STATUS    2
+#define HSM_HART_SUSPEND       3
 #define SRST_SYSTEM_RESET      0
 #define DBCN_CONSOLE_WRITE     0
 #define DBCN_CONSOLE_READ      1
@@ -46,6 +55,7 @@ static struct sbiret ok(uint32_t value)
     return (struct sbiret){ SBI_SUCCESS, value };
 }
 
+/* An error code and no value; err(SBI_SUCCESS) is a success with value 0. */
 static struct sbiret err(int32_t error)
 {
     return (struct sbiret){ error, 0 };
@@ -63,6 +73,8 @@ static int implemented(uint32_t eid)
     case SBI_EXT_IPI:
     case SBI_EXT_SRST:
     case SBI_EXT_DBCN:
+    case SBI_EXT_HSM:
+    case SBI_EXT_RFENCE:
         return 1;
     }
     return 0;
@@ -72,7 +84,7 @@ static int implemented(uint32_t eid)
  * and the pending S timer interrupt is withdrawn until then. */
 static void set_timer(uint32_t lo, uint32_t hi)
 {
-    clint_set_mtimecmp(boot_hartid, ((uint64_t)hi << 32) | lo);
+    clint_set_mtimecmp(this_hart(), ((uint64_t)hi << 32) | lo);
     csr_clear(mip, MIP_STIP);
 }
 
@@ -95,18 +107,35 @@ static struct sbiret base(uint32_t fid, uint32_t a0)
     return err(SBI_ERR_NOT_SUPPORTED);
 }
 
-/* hart_mask_base = -1 means every hart; otherwise bit i names hart base + i. */
-static struct sbiret send_ipi(uint32_t mask, uint32_t mask_base)
+/* RFENCE (chapter 8): the range and ASID only narrow what must be flushed, and
+ * each target flushes its whole TLB; the call returns once every started target
+ * has done it.  The hypervisor fences (functions 3..6) need the H extension. */
+static struct sbiret rfence(uint32_t fid, uint32_t mask, uint32_t base)
 {
-    if (mask_base != 0xffffffffu) {
-        for (uint32_t i = 0; i < 32; i++)
-            if ((mask >> i) & 1 && mask_base + i != boot_hartid)
-                return err(SBI_ERR_INVALID_PARAM);
-        if (!mask)
-            return ok(0);
+    if (fid == RFENCE_FENCE_I)
+        return err(hsm_send(mask, base, HSM_MSG_FENCE_I, 1));
+    if (fid == RFENCE_SFENCE_VMA || fid == RFENCE_SFENCE_VMA_ASID)
+        return err(hsm_send(mask, base, HSM_MSG_SFENCE, 1));
+    return err(SBI_ERR_NOT_SUPPORTED);
+}
+
+/* HSM (chapter 9). */
+static struct sbiret hsm(uint32_t fid, uint32_t a0, uint32_t a1, uint32_t a2)
+{
+    uint32_t state;
+    int32_t e;
+    switch (fid) {
+    case HSM_HART_START:
+        return err(hsm_start(a0, a1, a2));
+    case HSM_HART_STOP:
+        hsm_stop();
+    case HSM_HART_GET_STATUS:
+        e = hsm_status(a0, &state);
+        return e ? err(e) : ok(state);
+    case HSM_HART_SUSPEND:
+        return err(hsm_suspend(a0, a1, a2));
     }
-    clint_set_msip(boot_hartid, 1);         /* trap.c turns it into SSIP */
-    return ok(0);
+    return err(SBI_ERR_NOT_SUPPORTED);
 }
 
 static struct sbiret system_reset(uint32_t type, uint32_t reason)
@@ -121,10 +150,11 @@ static struct sbiret system_reset(uint32_t type, uint32_t reason)
 }
 
 /* DBCN buffers are physical addresses; M reads and writes them directly, so
- * they must lie entirely in RAM (a fault here would be a trap inside M). */
+ * they must lie entirely in RAM (a fault here would be a trap inside M) that
+ * S-mode may touch itself: never the BIOS's own data, which PMP hides from S. */
 static int in_ram(uint32_t n, uint32_t lo, uint32_t hi)
 {
-    return hi == 0 && lo >= ram_base && (uint64_t)lo + n <= ram_end;
+    return hi == 0 && lo >= FW_RAM_END && lo >= ram_base && (uint64_t)lo + n <= ram_end;
 }
 
 static struct sbiret dbcn(uint32_t fid, uint32_t n, uint32_t lo, uint32_t hi)
@@ -197,7 +227,13 @@ void sbi_ecall(struct trapframe *tf)
         }
         break;
     case SBI_EXT_IPI:
-        r = fid == IPI_SEND_IPI ? send_ipi(a0, a1) : err(SBI_ERR_NOT_SUPPORTED);
+        r = fid == IPI_SEND_IPI ? err(hsm_send(a0, a1, HSM_MSG_SSIP, 0)) : err(SBI_ERR_NOT_SUPPORTED);
+        break;
+    case SBI_EXT_RFENCE:
+        r = rfence(fid, a0, a1);
+        break;
+    case SBI_EXT_HSM:
+        r = hsm(fid, a0, a1, a2);
         break;
     case SBI_EXT_SRST:
         r = fid == SRST_SYSTEM_RESET ? system_reset(a0, a1) : err(SBI_ERR_NOT_SUPPORTED);

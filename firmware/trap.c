@@ -1,9 +1,10 @@
 /* trap.c: every trap that reaches M-mode once the kernel runs (and any during boot).
  *
- * trapvec.S saves all registers on the M trap stack and calls mtrap.  The M timer
- * and M software interrupts become S timer and S software interrupts (the SBI
- * timer and IPI of sbi.c); an ecall from S is an SBI call; anything else is a
- * bug in the kernel or the BIOS and ends the machine with fail code 1.
+ * trapvec.S saves all registers on the hart's M stack and calls mtrap.  The M
+ * timer interrupt becomes the S timer interrupt (the SBI timer of sbi.c); the M
+ * software interrupt carries messages from other harts (hsm.c: IPIs, remote
+ * fences); an ecall from S is an SBI call; anything else is a bug in the kernel
+ * or the BIOS and ends the machine with fail code 1.
  */
 #include "defs.h"
 #include "riscv.h"
@@ -14,11 +15,10 @@ void mtrap(struct trapframe *tf)
     if (mcause == (MCAUSE_IRQ | IRQ_M_TIMER)) {
         /* Silence the cause rather than masking MTIE: pyhv rechecks every block
          * while an M interrupt is pending but masked. */
-        clint_set_mtimecmp(boot_hartid, ~0ull);
+        clint_set_mtimecmp(this_hart(), ~0ull);
         csr_set(mip, MIP_STIP);
     } else if (mcause == (MCAUSE_IRQ | IRQ_M_SOFT)) {
-        clint_set_msip(boot_hartid, 0);
-        csr_set(mip, MIP_SSIP);
+        hsm_messages(this_hart());          /* an IPI (SSIP) or a remote fence */
     } else if (mcause == EXC_ECALL_S) {
         sbi_ecall(tf);
         csr_write(mepc, csr_read(mepc) + 4);

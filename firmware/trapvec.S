@@ -1,7 +1,7 @@
 /* trapvec.S: the M trap vector (mtvec, direct mode): save every register, call
  * mtrap(frame) in trap.c, restore them (with any SBI results), mret.
  *
- * mscratch holds the top of the free M stack: FW_TRAP_STACK_TOP while S or U
+ * mscratch holds the top of the free M stack: FW_HART_STACK_TOP(hart) while S or U
  * runs.  The frame (struct trapframe in defs.h: x[n] at 4*n, x[2] = the
  * interrupted sp) goes just below it, and mscratch points at the frame while
  * mtrap runs, so a trap inside the BIOS itself (a bug, reported as fatal)

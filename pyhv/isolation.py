@@ -7,13 +7,15 @@ and frames are scrubbed before they change owner.  This module is the toolkit th
 write their own properties:
 
 * C MMU probes: ``c_fill`` does what the TLB-fill hook does for one access (the
-  guest's Sv32 walk in csrc/mmu.c, then stage 2) and says which host frame the
-  engine would be given; ``c_translate``/``py_translate`` run the C walker and
-  its Python twin (pyhv/mmu.py) alone.
+  guest's Sv32 walk in csrc/mmu.c, PMP, then stage 2) and says which host frame
+  the engine would be given; ``c_translate``/``py_translate`` run the C walker and
+  its Python twin (pyhv/mmu.py) alone; ``c_pmp_perms``/``c_pmp_page`` the C PMP
+  check (twin: mmu.PMP).
 * ``check_isolation(pool, vms)``: the ownership invariant over the frame pool's
   owner[]/refs[] arrays, the free stack and every VM's stage-2 table.
 * Strategies: Sv32 PTEs and two-level page tables, valid and malformed
-  (``ptes``, ``page_tables``, ``mstatus_values``); hostile rv32 instruction
+  (``ptes``, ``page_tables``, ``mstatus_values``); PMP configurations
+  (``pmp_configs``); hostile rv32 instruction
   sequences, encoded here from the ISA's instruction formats (``hostile_code``);
   VM operations (``vm_operations``); split virtqueues that reuse what a driver
   must not reuse (``virtqueue_rings``: loops, shared tails, one head named by
@@ -75,17 +77,39 @@ def _mem(vm) -> GuestMemory:
 # ---- the C MMU, asked one access at a time ---------------------------------------------
 
 
-def c_translate(vm, satp: int, mstatus: int, priv: int, vaddr: int, access: int, update_ad: bool = True):
-    """Stage 1 only, by csrc/mmu.c (pyhv_sv32_translate): an mmu.Translation."""
+def c_pmp(pmp: mmu.PMP):
+    """The C core's struct pyhv_pmp holding `pmp` (None: no PMP)."""
+    c = ffi.new("struct pyhv_pmp *")
+    c.nentries = len(pmp.cfg)
+    for i, (cfg, addr) in enumerate(zip(pmp.cfg, pmp.addr)):
+        c.cfg[i], c.addr[i] = cfg, addr
+    return c
+
+
+def c_pmp_perms(pmp: mmu.PMP, priv: int, addr: int, length: int) -> int:
+    """csrc/mmu.c pyhv_pmp_perms: what twin method mmu.PMP.perms answers."""
+    return int(lib.pyhv_pmp_perms(c_pmp(pmp), priv, addr, length))
+
+
+def c_pmp_page(pmp: mmu.PMP, priv: int, page: int) -> int | None:
+    """csrc/mmu.c pyhv_pmp_page: what twin method mmu.PMP.page answers."""
+    perms = ffi.new("uint32_t *")
+    return int(perms[0]) if lib.pyhv_pmp_page(c_pmp(pmp), priv, page, perms) else None
+
+
+def c_translate(vm, satp: int, mstatus: int, priv: int, vaddr: int, access: int, update_ad: bool = True,
+                pmp: mmu.PMP = mmu.NO_PMP):
+    """Stage 1 only, by csrc/mmu.c (pyhv_sv32_translate_pmp): an mmu.Translation."""
     out = ffi.new("struct pyhv_translation *")
-    lib.pyhv_sv32_translate(_mem(vm).c, satp, mstatus, priv, vaddr & 0xFFFFFFFF, access, int(update_ad), out)
+    lib.pyhv_sv32_translate_pmp(_mem(vm).c, c_pmp(pmp), satp, mstatus, priv, vaddr & 0xFFFFFFFF, access,
+                                int(update_ad), out)
     return mmu.Translation(bool(out.ok), int(out.gpa), int(out.perms), int(out.cause))
 
 
-def py_translate(vm, satp: int, mstatus: int, priv: int, vaddr: int, access: int):
+def py_translate(vm, satp: int, mstatus: int, priv: int, vaddr: int, access: int, pmp: mmu.PMP = mmu.NO_PMP):
     """Stage 1 only, by the Python twin (pyhv/mmu.py), reading and writing the VM's RAM."""
     mem = _mem(vm)
-    return mmu.translate(mem.read32, mem.write32, satp, mstatus, priv, vaddr & 0xFFFFFFFF, access)
+    return mmu.translate(mem.read32, mem.write32, satp, mstatus, priv, vaddr & 0xFFFFFFFF, access, pmp)
 
 
 def walk_addresses(vm, satp: int, mstatus: int, priv: int, vaddr: int, access: int) -> list[int]:
@@ -115,6 +139,7 @@ class Fill:
     hfn: int | None = None
     engine_pa: int = 0
     perms: int = 0
+    cached: bool = True  # False: a page cut by a PMP boundary, decided for this access only
 
 
 def c_stage2(vm, gpa: int, access: int, demand: bool = True):
@@ -131,19 +156,29 @@ def c_stage2(vm, gpa: int, access: int, demand: bool = True):
     return (int(hfn[0]) if in_ram else None), engine_pa, int(perms[0])
 
 
-def c_fill(vm, satp: int, mstatus: int, priv: int, vaddr: int, access: int) -> Fill:
-    """One TLB fill as csrc/mmu.c tlb_fill does it: walk (A/D written back), stage 2, permission check."""
-    t = c_translate(vm, satp, mstatus, priv, vaddr, access)
+def c_fill(vm, satp: int, mstatus: int, priv: int, vaddr: int, access: int, pmp: mmu.PMP = mmu.NO_PMP) -> Fill:
+    """One TLB fill as csrc/mmu.c tlb_fill does it: walk (A/D written back), PMP on the physical page,
+    stage 2, permission check.  A page cut by a PMP boundary is decided for the 4 bytes at vaddr, as
+    the fill of a stepped instruction is (cached=False)."""
+    t = c_translate(vm, satp, mstatus, priv, vaddr, access, pmp=pmp)
     if not t.ok:
         return Fill(False, t.cause)
+    if access != ACC_FETCH and priv == mmu.PRIV_M and mstatus & mmu.MSTATUS_MPRV:
+        priv = (mstatus >> mmu.MSTATUS_MPP_SHIFT) & 3  # PMP checks data at the effective privilege
+    pmp_perms = c_pmp_page(pmp, priv, t.gpa)
+    cached = pmp_perms is not None
+    if not cached:
+        pmp_perms = c_pmp_perms(pmp, priv, t.gpa | (vaddr & (PAGE_SIZE - 4)), 4)
+    if not pmp_perms & NEED[access]:
+        return Fill(False, mmu.ACCESS_FAULT[access], t.gpa)
     s2 = c_stage2(vm, t.gpa, access)
     if s2 is None:
         return Fill(False, mmu.ACCESS_FAULT[access], t.gpa)
     hfn, engine_pa, s2perms = s2
-    perms = t.perms & s2perms
+    perms = t.perms & s2perms & pmp_perms
     if not perms & NEED[access]:
         return Fill(False, mmu.ACCESS_FAULT[access], t.gpa, hfn, engine_pa, perms)
-    return Fill(True, -1, t.gpa, hfn, engine_pa, perms)
+    return Fill(True, -1, t.gpa, hfn, engine_pa, perms, cached)
 
 
 def check_fill(vm, fill: Fill) -> None:
@@ -255,6 +290,27 @@ flag_bytes = st.one_of(
     st.integers(0, 255),  # anything, reserved encodings included
     st.sampled_from([0x01, 0xCF, 0xC7, 0xC3, 0xCB, 0xD7, 0xDF, 0xDB, 0xD3, 0xD9, 0x0F, 0x17, 0x05, 0x07, 0x45, 0xC5]),
 )
+
+
+@st.composite
+def pmp_configs(draw, ram_frames: int, ram_base: int = RAM_BASE) -> mmu.PMP:
+    """A hart's 16 PMP entries as M-mode could program them: OFF, TOR, NA4 and NAPOT entries,
+    locked or not, with any R/W/X (the reserved W-without-R too), over RAM and its edges at page
+    and sub-page granularity, plus whole-space and malformed (empty TOR) ranges."""
+    ram_words = ram_base >> 2
+    word = st.one_of(
+        st.integers(0, ram_frames * 1024).map(lambda w: ram_words + w),  # anywhere in RAM, 4-byte grain
+        st.integers(0, ram_frames).map(lambda f: ram_words + f * 1024),  # page boundaries
+        st.sampled_from([0, ram_words, 0x3FFFFFFF, 0x40000000, 0xFFFFFFFF]),
+        st.integers(0, 0xFFFFFFFF),
+    )
+    napot = st.builds(lambda base, k: (base & ~((1 << (k + 1)) - 1)) | ((1 << k) - 1), word, st.integers(0, 32))
+    cfg = st.builds(lambda lock, a, rwx: lock << 7 | a << 3 | rwx, st.integers(0, 1), st.integers(0, 3),
+                    st.integers(0, 7))
+    n = draw(st.integers(0, mmu.PMP_ENTRIES))
+    cfgs = draw(st.lists(cfg, min_size=n, max_size=n)) + [0] * (mmu.PMP_ENTRIES - n)
+    addrs = [draw(napot) if (c >> 3) & 3 == mmu.PMP_NAPOT else draw(word) for c in cfgs]
+    return mmu.PMP(tuple(cfgs), tuple(addrs))
 
 
 def mstatus_values():

@@ -81,11 +81,79 @@ def _fault(cause: int) -> Translation:
     return Translation(False, 0, 0, cause)
 
 
-def translate(read32, write32, satp: int, mstatus: int, priv: int, vaddr: int, access: int) -> Translation:
+# ---- physical memory protection (spec 3.7) --------------------------------------------------
+# pmpNcfg:  7 L | 6..5 0 | 4..3 A | 2 X | 1 W | 0 R;  pmpaddrN: bits 33..2 of a physical address.
+PMP_ENTRIES = 16
+PMP_L = 0x80
+PMP_OFF, PMP_TOR, PMP_NA4, PMP_NAPOT = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class PMP:
+    """A hart's PMP registers: cfg[i] (8 bits) and addr[i] (32 bits) for each implemented entry
+    (none: a hart without PMP, where every access passes)."""
+
+    cfg: tuple = ()
+    addr: tuple = ()
+
+    def range(self, i: int) -> tuple[int, int] | None:
+        """[lo, hi) of the bytes entry i matches (3.7.1.3), None if it matches nothing."""
+        a, y = (self.cfg[i] >> 3) & 3, self.addr[i]
+        if a == PMP_TOR:
+            lo, hi = (self.addr[i - 1] << 2 if i else 0), y << 2
+            return (lo, hi) if lo < hi else None  # pmpaddr[i-1] >= pmpaddr[i]: matches nothing
+        if a == PMP_NA4:
+            return y << 2, (y << 2) + 4
+        if a == PMP_NAPOT:
+            ones = 0  # pmpaddr = base/4 | (size/8 - 1): k trailing ones, 2^(k+3) bytes
+            while ones < 32 and y >> ones & 1:
+                ones += 1
+            size = 1 << (ones + 3)
+            lo = (y << 2) & ~(size - 1)
+            return lo, lo + size
+        return None
+
+    def entry_perms(self, i: int, priv: int) -> int:
+        """R/W/X of entry i (the PROT_* bits); M-mode ignores an unlocked entry (3.7.1.2)."""
+        if priv == PRIV_M and not self.cfg[i] & PMP_L:
+            return PROT_RWX
+        return self.cfg[i] & PROT_RWX
+
+    def default(self, priv: int) -> int:
+        """No entry matches: M may; S and U may not once any entry is implemented (3.7.1)."""
+        return PROT_RWX if priv == PRIV_M or not self.cfg else 0
+
+    def perms(self, priv: int, addr: int, length: int) -> int:
+        """PROT_* bits for an access of `length` bytes at addr: the lowest-numbered entry that
+        matches any byte decides, and it must match every byte or the access fails."""
+        for i in range(len(self.cfg)):
+            r = self.range(i)
+            if r is None or addr + length <= r[0] or addr >= r[1]:
+                continue
+            return self.entry_perms(i, priv) if r[0] <= addr and addr + length <= r[1] else 0
+        return self.default(priv)
+
+    def page(self, priv: int, page: int) -> int | None:
+        """PROT_* bits valid for every byte of the 4 KiB page at `page`, or None when an entry
+        boundary cuts the page (a region finer than a page: each access is checked alone)."""
+        for i in range(len(self.cfg)):
+            r = self.range(i)
+            if r is None or page + PAGE_SIZE <= r[0] or page >= r[1]:
+                continue
+            return self.entry_perms(i, priv) if r[0] <= page and page + PAGE_SIZE <= r[1] else None
+        return self.default(priv)
+
+
+NO_PMP = PMP()
+
+
+def translate(read32, write32, satp: int, mstatus: int, priv: int, vaddr: int, access: int,
+              pmp: PMP = NO_PMP) -> Translation:
     """Translate vaddr for one access by a hart at privilege priv (spec 4.3.2).
 
     read32(gpa) returns the 32-bit word at a guest-physical address, or None if no RAM is there
-    (an access fault); write32(gpa, value) stores a PTE back when the walk sets A or D.
+    (an access fault); write32(gpa, value) stores a PTE back when the walk sets A or D.  The
+    walk's own accesses are S-mode accesses for `pmp` (3.7.1); a refused one is an access fault.
     """
     if access != ACC_FETCH and priv == PRIV_M and mstatus & MSTATUS_MPRV:
         priv = (mstatus >> MSTATUS_MPP_SHIFT) & 3
@@ -97,7 +165,7 @@ def translate(read32, write32, satp: int, mstatus: int, priv: int, vaddr: int, a
     i = 1
     while True:
         pte_addr = a + ((vaddr >> (PAGE_SHIFT + 10 * i)) & 0x3FF) * 4
-        pte = read32(pte_addr)
+        pte = read32(pte_addr) if pmp.perms(PRIV_S, pte_addr, 4) & PROT_R else None
         if pte is None:
             return _fault(ACCESS_FAULT[access])
         if not pte & PTE_V or (not pte & PTE_R and pte & PTE_W):
@@ -130,6 +198,8 @@ def translate(read32, write32, satp: int, mstatus: int, priv: int, vaddr: int, a
     # Step 7: the spec lets hardware set A and D itself instead of faulting; we do.
     new = pte | PTE_A | (PTE_D if access == ACC_WRITE else 0)
     if new != pte:
+        if not pmp.perms(PRIV_S, pte_addr, 4) & PROT_W:
+            return _fault(ACCESS_FAULT[access])
         write32(pte_addr, new)
         pte = new
 

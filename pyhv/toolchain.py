@@ -146,7 +146,7 @@ TARGETS: tuple[Target, ...] = (
             f"firmware/{name}"
             for name in (
                 "entry.S", "trapvec.S", "main.c", "uart.c", "printf.c", "power.c", "clint.c", "fdt.c",
-                "crc32.c", "virtio.c", "boot.c", "trap.c", "sbi.c",
+                "crc32.c", "virtio.c", "boot.c", "trap.c", "sbi.c", "hsm.c",
             )
         ),  # fmt: skip
         linker_script="firmware/bios.ld",
@@ -173,6 +173,7 @@ TARGETS: tuple[Target, ...] = (
     _test_program("smc"),
     _test_program("stalecode"),
     *(_bench_program(name) for name in BENCH_WORKLOADS),
+    _test_program("pmp"),
     Target(
         name="hello",
         sources=HELLO_SOURCES,

@@ -6,6 +6,8 @@ Unicorn's own Sv32 walker over RAM mapped at its guest-physical address
 memory access through the guest's MMU, run(budget) -> Exit, counters as data.
 """
 
+import struct
+
 import unicorn
 from unicorn import riscv_const as rc
 
@@ -28,6 +30,32 @@ CSRS = {
 ACCESS = {"read": lib.PYHV_ACC_READ, "write": lib.PYHV_ACC_WRITE, "fetch": lib.PYHV_ACC_FETCH}
 # Unicorn's context blob: 40-byte header + CPURISCVState, badaddr at +400 (facts Q2).
 _CTX_BADADDR = 440
+_pmp_off = None
+
+
+def pmp_context_offset() -> int:
+    """Where the engine keeps pmpaddr0/pmp0cfg in a saved context, found once per process.
+
+    Unicorn stores the guest's csrw pmpcfg/pmpaddr but has no register IDs for them, so
+    the C MMU reads them from a context (csrc/mmu.c pmp_load).  The layout is private to
+    the engine build: a throw-away engine writes known values and we look for them,
+    addr_reg then cfg_reg, 8 bytes per entry (QEMU's pmp_entry_t); 0 if not found."""
+    global _pmp_off
+    if _pmp_off is None:
+        uc = unicorn.Uc(unicorn.UC_ARCH_RISCV, unicorn.UC_MODE_RISCV32)
+        uc.mem_map(0x1000, 0x1000)
+        # csrw pmpaddr0, a1; csrw pmpaddr1, a2; csrw pmpcfg0, a3 (M-mode, nothing locked)
+        code = [0x3B059073, 0x3B161073, 0x3A069073]
+        uc.mem_write(0x1000, b"".join(struct.pack("<I", c) for c in code))
+        addr0, addr1, cfg = 0x1234567, 0x2345678, 0x0A08  # entry 0 TOR ---, entry 1 TOR -W-
+        uc.reg_write(rc.UC_RISCV_REG_A1, addr0)
+        uc.reg_write(rc.UC_RISCV_REG_A2, addr1)
+        uc.reg_write(rc.UC_RISCV_REG_A3, cfg)
+        uc.emu_start(0x1000, 0x1000 + 4 * len(code))
+        ctx = bytes(uc.context_save())
+        want = struct.pack("<IBxxxIB", addr0, cfg & 0xFF, addr1, cfg >> 8)
+        _pmp_off = max(ctx.find(want), 0)
+    return _pmp_off
 
 
 class VCpu:
@@ -47,6 +75,9 @@ class VCpu:
         self.c.mmu_mode = mode
         self.c.hart_id = hart_id
         self.c.badaddr_off = _CTX_BADADDR
+        if mode == lib.PYHV_MMU_PYHV and vm.pmp:
+            self.c.pmp_off = pmp_context_offset()
+            self.c.pmp.nentries = lib.PYHV_PMP_ENTRIES if self.c.pmp_off else 0
         rc_ = lib.pyhv_vcpu_attach(self.c)
         if rc_ != 0:
             raise PyhvError(f"could not attach the C core to the engine (step {-rc_})")
@@ -57,6 +88,17 @@ class VCpu:
         # it): a hart learns its id from a0 at reset, the QEMU/OpenSBI convention pyhv follows.
         self.hart_id = hart_id
         self.sleeping = False  # in wfi with nothing pending (SMP scheduling inside a Machine)
+
+    @property
+    def pmp(self):
+        """This hart's PMP registers as the engine holds them (an mmu.PMP; empty without PMP)."""
+        from pyhv.mmu import PMP
+
+        if not self.c.pmp_off:
+            return PMP()
+        ctx, off = bytes(self.uc.context_save()), int(self.c.pmp_off)  # the layout C reads (mmu.c pmp_load)
+        entries = [struct.unpack_from("<IB", ctx, off + 8 * i) for i in range(lib.PYHV_PMP_ENTRIES)]
+        return PMP(tuple(cfg for _, cfg in entries), tuple(addr for addr, _ in entries))
 
     # ---- registers ---------------------------------------------------------
     def __getitem__(self, name: str) -> int:

@@ -25,10 +25,13 @@ __all__ = ["VM", "FramePool"]
 
 class VM:
     def __init__(self, pool: FramePool, mem_size_mib: float = 16, mmu: str = "pyhv", frame_limit=None,
-                 vcpus: int = 1):
+                 vcpus: int = 1, pmp: bool = True):
         if mmu not in ("pyhv", "unicorn"):
             raise ConfigError(f"unknown MMU {mmu!r} (pyhv or unicorn)")
         self.mmu = mmu
+        # pmp: the harts implement 16 PMP entries, enforced by the C MMU (privileged spec 3.7):
+        # S and U then reach only what M-mode opened.  pmp=False models a hart without PMP.
+        self.pmp = pmp
         self.memory = GuestMemory(pool, mem_size_mib, frame_limit=frame_limit)
         self.devices = []  # (base, device)
         self.clint = None

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HELLO = ROOT / "guests" / "hello.img"
 
 HELLO_TRANSCRIPT = """\
-pyhv BIOS 0.1 (rv32, SBI v2.0)
+pyhv BIOS 0.2 (rv32, SBI v2.0)
 RAM: 0x80000000 +128 MiB
 disk: virtio-mmio slot 0, 34 sectors
 loaded kernel: 16384 bytes at 0x80200000, entry 0x80200000

@@ -29,7 +29,7 @@ def session(script: str, image=TINYOS, snapshot=True, extra=()):
 def test_boots_to_a_shell_and_powers_off():
     rc, out, err = session("poweroff\n")
     assert rc == 0, err
-    assert out.startswith("pyhv BIOS 0.1")
+    assert out.startswith("pyhv BIOS 0.2")
     assert "tinyos: booting on hart 0" in out and "tinyos# " in out
     assert out.rstrip().endswith("tinyos: power off")
 

@@ -4,31 +4,11 @@
  * interrupts and exceptions, prints one "ok"/"FAIL" line per check through the
  * SBI console, then ends as -DEND=n selects (see the switch at the bottom).
  */
-#include <stdint.h>
-
-#include "abi.h"
+#include "sbitest.h"
 
 #ifndef END
 #define END 0
 #endif
-
-#define csr_read(csr) ({ uint32_t v_; __asm__ volatile("csrr %0, " #csr : "=r"(v_)); v_; })
-#define csr_write(csr, v) __asm__ volatile("csrw " #csr ", %0" : : "r"((uint32_t)(v)))
-#define csr_set(csr, v) __asm__ volatile("csrs " #csr ", %0" : : "r"((uint32_t)(v)))
-#define csr_clear(csr, v) __asm__ volatile("csrc " #csr ", %0" : : "r"((uint32_t)(v)))
-
-struct sbiret {
-    int32_t error;
-    uint32_t value;
-};
-
-static struct sbiret sbi(uint32_t eid, uint32_t fid, uint32_t x0, uint32_t x1, uint32_t x2)
-{
-    register uint32_t a0 __asm__("a0") = x0, a1 __asm__("a1") = x1, a2 __asm__("a2") = x2;
-    register uint32_t a6 __asm__("a6") = fid, a7 __asm__("a7") = eid;
-    __asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a2), "r"(a6), "r"(a7) : "memory");
-    return (struct sbiret){ (int32_t)a0, a1 };
-}
 
 /* A legacy call; *a1 comes back as the BIOS left it (it must not change). */
 static uint32_t legacy(uint32_t eid, uint32_t x0, uint32_t *x1)
@@ -37,38 +17,6 @@ static uint32_t legacy(uint32_t eid, uint32_t x0, uint32_t *x1)
     __asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a7) : "memory");
     *x1 = a1;
     return a0;
-}
-
-static uint32_t len(const char *s)
-{
-    uint32_t n = 0;
-    while (s[n])
-        n++;
-    return n;
-}
-
-static void puts(const char *s)
-{
-    sbi(SBI_EXT_DBCN, 0, len(s), (uint32_t)s, 0);
-}
-
-static void puthex(uint32_t v)
-{
-    char buf[11] = "0x";
-    for (int i = 0; i < 8; i++)
-        buf[2 + i] = "0123456789abcdef"[(v >> (28 - 4 * i)) & 15];
-    buf[10] = 0;
-    puts(buf);
-}
-
-static int failures;
-
-static void check(const char *what, int ok)
-{
-    puts(ok ? "ok   " : "FAIL ");
-    puts(what);
-    puts("\n");
-    failures += !ok;
 }
 
 static uint64_t rdtime(void)
@@ -105,17 +53,17 @@ static void test_base(void)
     r = sbi(SBI_EXT_BASE, 1, 0, 0, 0);
     check("base: impl id \"pyhv\"", r.error == 0 && r.value == 0x70796876);
     r = sbi(SBI_EXT_BASE, 2, 0, 0, 0);
-    check("base: impl version 0.1", r.error == 0 && r.value == 1);
+    check("base: impl version 0.2", r.error == 0 && r.value == 2);
     static const uint32_t present[] = { 0, 1, 2, 8, SBI_EXT_BASE, SBI_EXT_TIME, SBI_EXT_IPI, SBI_EXT_SRST,
-                                        SBI_EXT_DBCN };
+                                        SBI_EXT_DBCN, SBI_EXT_HSM, SBI_EXT_RFENCE };
     int all = 1;
     for (uint32_t i = 0; i < sizeof present / sizeof present[0]; i++) {
         r = sbi(SBI_EXT_BASE, 3, present[i], 0, 0);
         all &= r.error == 0 && r.value == 1;
     }
     check("base: probe finds every implemented extension", all);
-    r = sbi(SBI_EXT_BASE, 3, 0x48534D, 0, 0);               /* HSM */
-    check("base: probe HSM = 0", r.error == 0 && r.value == 0);
+    r = sbi(SBI_EXT_BASE, 3, 0x504D55, 0, 0);               /* PMU */
+    check("base: probe PMU = 0", r.error == 0 && r.value == 0);
     r = sbi(SBI_EXT_BASE, 3, 0x03, 0, 0);                   /* legacy clear_ipi */
     check("base: probe legacy clear_ipi = 0", r.error == 0 && r.value == 0);
     int zeros = 1;
@@ -153,6 +101,24 @@ static void test_console(void)
     check("DBCN write outside RAM -> invalid param", sbi(SBI_EXT_DBCN, 0, 4, PYHV_ROM_BASE, 0).error == SBI_ERR_INVALID_PARAM);
     check("DBCN write past RAM end -> invalid param", sbi(SBI_EXT_DBCN, 0, 0x1000, 0xfffff000, 0).error == SBI_ERR_INVALID_PARAM);
     check("DBCN read outside RAM -> invalid param", sbi(SBI_EXT_DBCN, 1, 4, PYHV_UART0_BASE, 0).error == SBI_ERR_INVALID_PARAM);
+    check("DBCN read into the BIOS's own data -> invalid param",
+          sbi(SBI_EXT_DBCN, 1, 4, PYHV_RAM_BASE + 0x8000, 0).error == SBI_ERR_INVALID_PARAM);
+}
+
+/* One hart: HSM and RFENCE answer for it alone (tests/firmware/smptest.c has more harts). */
+static void test_hsm_one_hart(void)
+{
+    struct sbiret r = sbi(SBI_EXT_HSM, 2, 0, 0, 0);
+    check("HSM: hart 0 is started", r.error == 0 && r.value == SBI_HSM_STARTED);
+    check("HSM: status of hart 1 -> invalid param", sbi(SBI_EXT_HSM, 2, 1, 0, 0).error == SBI_ERR_INVALID_PARAM);
+    check("HSM: start hart 0 -> already available",
+          sbi(SBI_EXT_HSM, 0, 0, 0x80200000, 0).error == SBI_ERR_ALREADY_AVAILABLE);
+    check("HSM: start hart 1 -> invalid param", sbi(SBI_EXT_HSM, 0, 1, 0x80200000, 0).error == SBI_ERR_INVALID_PARAM);
+    check("HSM: reserved suspend type -> invalid param", sbi(SBI_EXT_HSM, 3, 1, 0, 0).error == SBI_ERR_INVALID_PARAM);
+    check("RFENCE: fence.i on this hart", sbi(SBI_EXT_RFENCE, 0, 1, 0, 0).error == 0);
+    check("RFENCE: sfence.vma on every hart", sbi(SBI_EXT_RFENCE, 1, 0, 0xffffffff, 0).error == 0);
+    check("RFENCE: sfence.vma on hart 1 -> invalid param", sbi(SBI_EXT_RFENCE, 1, 2, 0, 0).error == SBI_ERR_INVALID_PARAM);
+    check("RFENCE: hfence -> not supported", sbi(SBI_EXT_RFENCE, 3, 1, 0, 0).error == SBI_ERR_NOT_SUPPORTED);
 }
 
 static void test_timer_and_ipi(void)
@@ -211,6 +177,7 @@ void kmain(uint32_t hartid, uint32_t dtb)
     test_console();
     test_timer_and_ipi();
     test_delegation();
+    test_hsm_one_hart();
     puts(failures ? "sbitest: FAILED\n" : "sbitest: all ok\n");
     uint32_t a1 = 0;
     switch (END) {
@@ -228,6 +195,9 @@ void kmain(uint32_t hartid, uint32_t dtb)
         break;
     case 4:
         (void)*(volatile uint32_t *)0x40000000;            /* nothing there: access fault, not delegated */
+        break;
+    case 5:
+        *(volatile uint32_t *)(PYHV_RAM_BASE + 0x8ff0) = 0;   /* the BIOS's M stack: PMP says no */
         break;
     }
     puts("sbitest: still running!\n");

@@ -30,13 +30,13 @@ HERE = toolchain.ROOT / "tests" / "firmware"
 MIB = 1 << 20
 
 
-def build_kernel(tmp_path, end: int = 0) -> bytes:
-    """sbitest.c as a flat binary at PYHV_KERNEL_BASE; `end` picks how it stops."""
+def build_kernel(tmp_path, end: int = 0, source: str = "sbitest") -> bytes:
+    """sbitest.c (or smptest.c) as a flat binary at PYHV_KERNEL_BASE; `end` picks how sbitest stops."""
     toolchain.require_zig()
-    elf, flat = tmp_path / f"sbitest{end}.elf", tmp_path / f"sbitest{end}.bin"
+    elf, flat = tmp_path / f"{source}{end}.elf", tmp_path / f"{source}{end}.bin"
     cc = [sys.executable, "-m", "ziglang", "cc", *toolchain.ZIG_TARGET, *toolchain.COMMON_FLAGS, "-Os", "-Wall",
           "-Wextra", "-Werror", f"-DEND={end}", "-T", str(HERE / "sbitest.ld"), "-o", str(elf),
-          str(HERE / "sbitest.c")]  # fmt: skip
+          str(HERE / f"{source}.c")]  # fmt: skip
     subprocess.run(cc, check=True, cwd=toolchain.ROOT)
     toolchain.flatten_elf(elf.read_bytes(), flat)
     return flat.read_bytes()
@@ -84,7 +84,7 @@ def boot(tmp_path):
 @pytest.fixture(scope="module")
 def kernels(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("kernels")
-    return {end: build_kernel(tmp, end) for end in range(5)}
+    return {end: build_kernel(tmp, end) for end in range(6)}
 
 
 def header(kernel: bytes, **fields) -> bytes:
@@ -105,9 +105,9 @@ def test_boot_messages_and_sbi(boot, kernels):
     r = boot(image.build(kernels[0]), input=b"ab", mem_size_mib=64)
     lines = r.output.splitlines()
     assert lines[:4] == [
-        "pyhv BIOS 0.1 (rv32, SBI v2.0)",
+        "pyhv BIOS 0.2 (rv32, SBI v2.0)",
         "RAM: 0x80000000 +64 MiB",
-        "disk: virtio-mmio slot 0, 18 sectors",
+        f"disk: virtio-mmio slot 0, {len(image.build(kernels[0])) // 512} sectors",
         f"loaded kernel: {len(kernels[0])} bytes at 0x80200000, entry 0x80200000",
     ]
     assert lines[4] == f"sbitest: hart 0x00000000, dtb 0x{r.machine.dtb_addr:08x}"
@@ -129,7 +129,17 @@ def test_ways_to_stop(boot, kernels, end, status, request_):
 
 def test_reboot_starts_the_bios_again(boot, kernels):
     r = boot(image.build(kernels[2]), input=b"ab", no_reboot=False, max_insns=600_000)
-    assert r.machine.resets >= 1 and r.output.count("pyhv BIOS 0.1") == r.machine.resets + 1
+    assert r.machine.resets >= 1 and r.output.count("pyhv BIOS 0.2") == r.machine.resets + 1
+
+
+def test_kernel_cannot_write_the_bios_data(boot, kernels):
+    """PMP (hsm.c pmp_setup): an S-mode store into the BIOS's resident data is a store access
+    fault, which stays in M and ends the machine, reported with the exact address."""
+    r = boot(image.build(kernels[5]), input=b"ab")
+    assert "sbitest: all ok" in r.output
+    last = r.output.splitlines()[-1]
+    assert last.startswith("BIOS: unexpected trap mcause=0x7 mepc=0x802") and last.endswith("mtval=0x80008ff0")
+    assert r.status == 1
 
 
 def test_unexpected_trap_is_reported(boot, kernels):
@@ -243,17 +253,20 @@ def test_state_handed_to_the_kernel(boot):
     assert cpu["mideleg"] == 0x222
     assert cpu["mie"] == 0x88
     assert cpu["mcounteren"] == 7
-    assert cpu["satp"] == 0 and cpu["mscratch"] == lib.PYHV_RAM_BASE + 0xC000
+    assert cpu["satp"] == 0 and cpu["mscratch"] == lib.PYHV_RAM_BASE + 0x9000  # top of hart 0's M stack
+    pmp = cpu.pmp  # ROM and devices R W -, the BIOS's 64 KiB - - -, the rest R W X (hsm.c pmp_setup)
+    assert pmp.cfg[:4] == (0x0B, 0x08, 0x1F, 0)
+    assert pmp.addr[:3] == (lib.PYHV_RAM_BASE >> 2, (lib.PYHV_RAM_BASE + 0x10000) >> 2, 0xFFFFFFFF)
     assert cpu["mstatus"] & 0xA == 0  # MIE, SIE: the kernel enables its own interrupts
     assert r.machine.disks[0].status == 0
     print(f"instructions from reset to kernel entry ({len(kernel)} byte kernel): {r.machine.insns_total}")
 
 
 def test_firmware_ram_stays_in_its_map(boot, kernels):
-    """After a full run, the firmware region beyond the BIOS's 48 KiB is untouched."""
+    """After a full run, the firmware region beyond the BIOS's 64 KiB is untouched."""
     r = boot(image.build(kernels[0]), input=b"ab")
     assert r.status == 0
-    ram = r.machine.vm.read_phys(lib.PYHV_RAM_BASE + 0xC000, lib.PYHV_FW_RESERVED - 0xC000)
+    ram = r.machine.vm.read_phys(lib.PYHV_RAM_BASE + 0x10000, lib.PYHV_FW_RESERVED - 0x10000)
     assert ram == bytes(len(ram))
 
 
@@ -269,3 +282,26 @@ def test_bios_image_layout():
     assert 0 < len(bios) <= lib.PYHV_ROM_SIZE
     (first,) = struct.unpack_from("<I", bios)
     assert first & 0x7F == 0x37  # lui t0, %hi(mtrapvec): the trap vector goes in first
+
+
+@pytest.fixture(scope="module")
+def smp_image(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("smptest")
+    path = tmp / "smptest.img"
+    path.write_bytes(image.build(build_kernel(tmp, source="smptest")))
+    return path
+
+
+@pytest.mark.parametrize("harts", [2, 4])
+def test_smp_guest_through_the_bios(smp_image, harts):
+    """`pyhv boot --smp N` through the BIOS: the kernel starts the other harts with SBI HSM,
+    interrupts them, fences their TLBs remotely, suspends, stops and restarts them (smptest.c).
+    Two runs give the same bytes."""
+    runs = [subprocess.run([sys.executable, "-m", "pyhv", "boot", "--smp", str(harts), "-m", "16M",
+                            "--max-insns", "200000000", str(smp_image)],
+                           capture_output=True, timeout=300) for _ in range(2)]  # fmt: skip
+    out = runs[0].stdout.decode()
+    assert runs[0].returncode == 0, out + runs[0].stderr.decode()
+    assert f"smptest: 0x{harts:08x} harts" in out and "smptest: all ok" in out and "FAIL" not in out
+    assert out.count("\nok   ") == 21
+    assert runs[1].stdout == runs[0].stdout and runs[1].returncode == 0

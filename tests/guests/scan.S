@@ -28,6 +28,7 @@ labels:                         /* see testguest.h: count, then addresses */
 main:
     la t0, m_trap
     csrw mtvec, t0
+    PMP_OPEN                    /* the probes are U accesses for PMP too */
     li t0, MSTATUS_MPP
     csrc mstatus, t0            /* MPP = U */
     li s0, 0

@@ -134,8 +134,20 @@
     addi s0, s0, 16
 .endm
 
-/* From M, continue at `label` in privilege `mode` (0 U, 1 S) via mret. */
+/* PMP (privileged spec 3.7): S and U reach no memory until M-mode opens some,
+ * as a BIOS does.  Entry 0: NAPOT over the whole 34-bit space, R W X (pmpcfg0
+ * leaves entries 1..3 OFF).  Clobbers t0. */
+.macro PMP_OPEN
+    li t0, -1
+    csrw pmpaddr0, t0
+    li t0, 0x1f
+    csrw pmpcfg0, t0
+.endm
+
+/* From M, continue at `label` in privilege `mode` (0 U, 1 S) via mret, with
+ * all memory open to it (PMP_OPEN). */
 .macro ENTER mode, label
+    PMP_OPEN
     li t0, MSTATUS_MPP
     csrc mstatus, t0
     li t0, (\mode << 11)
