@@ -13,12 +13,14 @@
  * riscv_cpu_exec_interrupt).  Such an entry is seen afterwards, at the first
  * block of the handler: its address is the trap vector (xtvec, + 4 * cause when
  * vectored), xcause holds an interrupt and no trap_enter put the hart there.
- * Every xtvec value seen (at each run, each trap entry, each block-hook event)
- * sets a bit for its vector addresses in vec_bloom, so the block hook pays one
- * bit test per block.  Limits: a guest that points xtvec at already translated
- * code and takes an engine interrupt there before pyhv next reads xtvec is not
- * counted; a guest that jumps into its own vector by hand while xcause still
- * holds an interrupt is counted once more. */
+ * Every xtvec value seen (at each run, trap entry, block translation and
+ * block-hook event) sets a bit for its vector addresses in vec_bloom, so the
+ * block hook pays one bit test per block.  A handler's first block is translated
+ * by its first trap, after the guest wrote xtvec, so that value is always seen.
+ * Limits: a guest that points xtvec at code it already ran as something else and
+ * takes an engine interrupt there before pyhv next reads xtvec is not counted;
+ * one that jumps into its own vector by hand while xcause still holds an
+ * interrupt is counted once more. */
 
 static void vec_bloom_set(struct pyhv_vcpu *v, uint32_t pc)
 {

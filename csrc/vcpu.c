@@ -266,10 +266,13 @@ static void tb_record(struct pyhv_vcpu *v, uint32_t pc, uint32_t size, uint32_t 
     v->tbs_rvc += (e->insns != size >> 2) - was_rvc;
 }
 
-/* UC_HOOK_EDGE_GENERATED: the engine translated a block (cur). */
+/* UC_HOOK_EDGE_GENERATED: the engine translated a block (cur) and is about to
+ * run it.  Also the moment to look at xtvec again: a handler's first block is
+ * translated when the first trap enters it (trap.c, engine-delivered interrupts). */
 static void hook_tb_new(uc_engine *u, uc_tb *cur, uc_tb *prev, void *data)
 {
     tb_record(data, (uint32_t)cur->pc, cur->size, cur->icount);
+    vec_refresh(data);
 }
 
 /* Copy `len` bytes of code at `vaddr` as the hart fetches them now. */

@@ -137,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _boot(args) -> int:
     from pyhv.console import Console, RawTerminal
-    from pyhv.machine import DEFAULT_BIOS, Machine, MachineConfig
+    from pyhv.machine import DEFAULT_BIOS, Machine, MachineConfig, Terminated
 
     bios = str(DEFAULT_BIOS) if args.bios is None else (None if args.bios == "none" else args.bios)
     log = None
@@ -156,11 +156,15 @@ def _boot(args) -> int:
     console = Console.stdio()
     machine = Machine(config, console=console)
     try:
-        if console.interactive:
-            print("pyhv: press C-a x to exit, C-a h for help", file=sys.stderr)
-            with RawTerminal(sys.stdin.fileno()):
-                return machine.run()
-        return machine.run()
+        with machine.stop_on_signals():  # SIGINT/SIGTERM end the run even inside the engine
+            if console.interactive:
+                print("pyhv: press C-a x to exit, C-a h for help", file=sys.stderr)
+                with RawTerminal(sys.stdin.fileno()):
+                    return machine.run()
+            return machine.run()
+    except Terminated:
+        print("pyhv: terminated", file=sys.stderr)
+        return 143
     finally:
         machine.close()
         if log:

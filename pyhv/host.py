@@ -23,7 +23,7 @@ import numpy as np
 from pyhv._native import lib
 from pyhv.console import Console
 from pyhv.errors import ConfigError, OutOfMemory, PyhvError
-from pyhv.machine import Machine, MachineConfig
+from pyhv.machine import KICK_S, Machine, MachineConfig
 from pyhv.memory import FramePool
 from pyhv.scheduler import POLICIES
 
@@ -237,8 +237,21 @@ class Host:
         for w in workers:
             w.start()
         for w in workers:
-            w.join()
+            while w.is_alive():
+                w.join(None if deadline is None else max(KICK_S, deadline - time.monotonic()))
+                if deadline is not None and time.monotonic() >= deadline:
+                    self._stop_running()
         return self.stats()
+
+    def _stop_running(self) -> None:
+        """The deadline passed: end the slices still running, whatever their guests execute
+        (Machine.stop stops the engine itself); called again every KICK_S until they return."""
+        with self._lock:
+            self._stop = True
+            self._lock.notify_all()
+            running = [g for g in self.guests if g.state == "running"]
+        for g in running:
+            g.machine.stop()
 
     def stats(self) -> dict:
         with self._lock:

@@ -6,6 +6,8 @@ Unicorn's own Sv32 walker over RAM mapped at its guest-physical address
 memory access through the guest's MMU, run(budget) -> Exit, counters as data.
 """
 
+import weakref
+
 import unicorn
 from unicorn import riscv_const as rc
 
@@ -50,6 +52,7 @@ class VCpu:
         rc_ = lib.pyhv_vcpu_attach(self.c)
         if rc_ != 0:
             raise PyhvError(f"could not attach the C core to the engine (step {-rc_})")
+        weakref.finalize(self, lib.pyhv_vcpu_release, self.c)  # the C table of translated blocks
         self._device_error = None
         self._mmio = []  # keeps the windows (and their handles) alive
         # mhartid reads 0 on every engine (Unicorn has one CPU per engine and drops writes to
@@ -125,6 +128,15 @@ class VCpu:
         from pyhv.exits import CODES
 
         lib.pyhv_vcpu_request_exit(self.c, CODES[reason])
+
+    def stop(self, reason: str = "host") -> None:
+        """The wall-clock backstop, from any thread: request_exit, and also stop the engine
+        itself, so run() returns whatever the guest executes.  Repeat it until run() has
+        returned (a kick that lands just before the engine starts is lost).  A run that is
+        never stopped keeps its exact instruction counts."""
+        from pyhv.exits import CODES
+
+        lib.pyhv_vcpu_stop(self.c, CODES[reason])
 
     @property
     def insns(self) -> int:
