@@ -134,7 +134,7 @@ struct pyhv_vcpu {
     uint32_t tbs_mask;      /* slots - 1 (a power of two), 0 before the first block */
     uint32_t tbs_used;
     uint32_t tbs_rvc;       /* entries whose count is not size / 4: the block hook must look up */
-    uint32_t tbs_first;     /* the engine's very first block is not reported: decode it */
+    uint32_t tbs_first;     /* no translation reported yet: decode every block (hook_tb_new) */
     uint32_t tbs_flush;     /* the table is full: flush the engine's code cache, then start afresh */
     /* Interrupts the engine delivers itself (S-level lines in mip): seen at their vector. */
     uint32_t vec_bloom[64]; /* bit (vaddr >> 2) & 2047: a trap vector entry may start here */

@@ -180,8 +180,11 @@ void pyhv_vcpu_release(struct pyhv_vcpu *v)
  * instructions it holds: with compressed instructions (the vCPU model is
  * IMAFDC) a 4-byte block may be one instruction or two.  The engine does know
  * (tb->icount) and reports it for every block it translates through
- * UC_HOOK_EDGE_GENERATED (Unicorn cpu-exec.c tb_find), except the very first
- * one.  So the table below records every block translated since the engine's
+ * UC_HOOK_EDGE_GENERATED (Unicorn cpu-exec.c tb_find), once one block has left
+ * the engine's loop normally (uc->last_tb is set after cpu_tb_exec returns, so
+ * not while the first blocks only trap or chain into each other).  Until that
+ * first report every block is decoded from memory; at it, the blocks translated
+ * before are flushed.  So the table below records every block translated since the engine's
  * code cache was last emptied, keyed by (pc, size); a key seen with two
  * different counts (same address in two address spaces, self-modified code) is
  * marked ambiguous and its instructions are decoded from memory each time it
@@ -271,8 +274,17 @@ static void tb_record(struct pyhv_vcpu *v, uint32_t pc, uint32_t size, uint32_t 
  * translated when the first trap enters it (trap.c, engine-delivered interrupts). */
 static void hook_tb_new(uc_engine *u, uc_tb *cur, uc_tb *prev, void *data)
 {
-    tb_record(data, (uint32_t)cur->pc, cur->size, cur->icount);
-    vec_refresh(data);
+    struct pyhv_vcpu *v = data;
+    if (v->tbs_first) {
+        /* The first report: from now on every translation is reported.  Blocks
+         * translated before are unknown to the table: flush them (once per engine). */
+        v->tbs_first = 0;
+        v->tbs_flush = 1;
+        v->tbs_rvc++; /* until the flush, look up (and decode) every block */
+        uc.emu_stop(u);
+    }
+    tb_record(v, (uint32_t)cur->pc, cur->size, cur->icount);
+    vec_refresh(v);
 }
 
 /* Copy `len` bytes of code at `vaddr` as the hart fetches them now. */
@@ -299,19 +311,17 @@ int read_code(struct pyhv_vcpu *v, uint32_t vaddr, uint8_t *buf, uint32_t len)
     return 0;
 }
 
-/* Instructions in the block about to run, when some block holds compressed code. */
+/* Instructions in the block about to run, when some block holds compressed code
+ * or the engine has not reported any translation yet. */
 static uint32_t block_insns(struct pyhv_vcpu *v, uint32_t pc, uint32_t size)
 {
-    struct pyhv_tb_entry *e = v->tbs ? tb_slot(v, pc, size) : NULL;
+    struct pyhv_tb_entry *e = v->tbs && !v->tbs_first ? tb_slot(v, pc, size) : NULL;
     if (e && e->size && e->insns)
         return e->insns;
     uint8_t code[2 * PAGE_SIZE];
     uint32_t n = size >> 2; /* unreadable code cannot happen for a block that runs */
     if (size <= sizeof code && read_code(v, pc, code, size) == 0)
         n = pyhv_count_insns(code, size);
-    if (!(e && e->size)) /* a block the engine did not report: its very first */
-        tb_record(v, pc, size, n);
-    v->tbs_first = 0;
     return n ? n : 1;
 }
 
