@@ -166,6 +166,7 @@ void pyhv_vcpu_stop(struct pyhv_vcpu *v, int reason)
         uc.emu_stop(v->uc);
 }
 
+/* The vCPU is gone (VCpu's finalizer): free the table of translated blocks. */
 void pyhv_vcpu_release(struct pyhv_vcpu *v)
 {
     free(v->tbs);
@@ -184,12 +185,12 @@ void pyhv_vcpu_release(struct pyhv_vcpu *v)
  * the engine's loop normally (uc->last_tb is set after cpu_tb_exec returns, so
  * not while the first blocks only trap or chain into each other).  Until that
  * first report every block is decoded from memory; at it, the blocks translated
- * before are flushed.  So the table below records every block translated since the engine's
- * code cache was last emptied, keyed by (pc, size); a key seen with two
- * different counts (same address in two address spaces, self-modified code) is
- * marked ambiguous and its instructions are decoded from memory each time it
- * runs.  While no block holds a compressed instruction (pyhv's own guests) the
- * count is size / 4 and the hook never looks at the table. */
+ * before are flushed.  So the table below holds every block translated since
+ * the engine's code cache was last emptied, keyed by (pc, size); a key seen
+ * with two different counts (one address in two address spaces, rewritten
+ * code) is marked ambiguous, and its instructions are decoded from memory each
+ * time it runs.  While no block holds a compressed instruction (pyhv's own
+ * guests) the count is size / 4 and the hook never looks at the table. */
 #define TBS_MIN_SLOTS 512u
 #define TBS_MAX_SLOTS (1u << 18) /* 2 MiB; when half full, the code cache is flushed */
 
