@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <string.h>
 #include <unicorn/unicorn.h>
@@ -72,6 +73,7 @@ void reg_set(uc_engine *u, int regid, uint32_t value);
 
 /* vcpu.c */
 bool code_sync(struct pyhv_vcpu *v);
+int read_code(struct pyhv_vcpu *v, uint32_t vaddr, uint8_t *buf, uint32_t len);
 void trace_event(struct pyhv_vcpu *v, uint32_t kind, uint32_t cause, uint32_t pc, uint32_t value, uint32_t from,
                  uint32_t to);
 
@@ -96,5 +98,14 @@ bool apply_slines(struct pyhv_vcpu *v);
 bool wfi_should_wake(struct pyhv_vcpu *v);
 int read_insn(struct pyhv_vcpu *v, uint32_t vaddr, uint32_t *insn);
 bool insn_mem_access(struct pyhv_vcpu *v, uint32_t insn, uint32_t *addr, uint32_t *len);
+void vec_refresh(struct pyhv_vcpu *v);
+void engine_irq_check(struct pyhv_vcpu *v, uint32_t pc);
+
+/* May a trap vector entry start at pc?  (One bit test per block: see trap.c.) */
+static inline bool vec_candidate(const struct pyhv_vcpu *v, uint32_t pc)
+{
+    uint32_t i = (pc >> 2) & 2047;
+    return (v->vec_bloom[i >> 5] >> (i & 31)) & 1;
+}
 
 #endif

@@ -106,6 +106,13 @@ struct pyhv_pmp {
     uint8_t cfg[16];
 };
 
+/* One translated block the engine reported (csrc/vcpu.c, instruction counting). */
+struct pyhv_tb_entry {
+    uint32_t pc;
+    uint16_t size;          /* bytes; 0 = an empty slot */
+    uint16_t insns;         /* instructions; 0 = two blocks with this pc and size differ (decode each run) */
+};
+
 /* One vCPU: the engine handle plus everything the hooks need. */
 #define PYHV_MAX_STALE 16
 struct pyhv_vcpu {
@@ -113,7 +120,7 @@ struct pyhv_vcpu {
     struct pyhv_vm *vm;
     int32_t mmu_mode;
     int32_t hart_id;
-    uint64_t insns;         /* executed instructions (4-byte units; guests are rv32ima) */
+    uint64_t insns;         /* executed instructions, 2-byte (compressed) and 4-byte alike */
     uint64_t stop_at;       /* budget end, in insns */
     uint64_t timer_at;      /* insns at which mtime reaches mtimecmp */
     uint64_t next_event;    /* min(stop_at, timer_at): the block hook's only compare */
@@ -148,6 +155,21 @@ struct pyhv_vcpu {
     struct pyhv_pmp pmp;    /* this hart's PMP, refreshed from the engine on every fill */
     uint32_t pmp_off;       /* offset of the engine's pmp_state in a saved context, 0: no PMP */
     uint32_t pmp_step;      /* running one instruction so a sub-page PMP region is checked per access */
+    /* Instruction counting: every block the engine translated, (pc, size) -> instructions. */
+    struct pyhv_tb_entry *tbs;
+    uint32_t tbs_mask;      /* slots - 1 (a power of two), 0 before the first block */
+    uint32_t tbs_used;
+    uint32_t tbs_rvc;       /* entries whose count is not size / 4: the block hook must look up */
+    uint32_t tbs_first;     /* no translation reported yet: decode every block (hook_tb_new) */
+    uint32_t tbs_flush;     /* the table is full: flush the engine's code cache, then start afresh */
+    /* Interrupts the engine delivers itself (S-level lines in mip): seen at their vector. */
+    uint32_t vec_bloom[64]; /* bit (vaddr >> 2) & 2047: a trap vector entry may start here */
+    uint32_t vecs[8];       /* the xtvec values seen (candidates for vec_bloom) */
+    uint32_t nvecs;
+    uint32_t trap_pc;       /* where trap_enter just sent the hart (its own entries are counted there) */
+    uint32_t irq_seen[3];   /* the last engine entry counted: cause, epc, pc */
+    uint64_t irq_seen_insns;
+    int32_t in_engine;      /* inside emu_start (pyhv_vcpu_stop may kick the engine) */
 };
 
 /* Trace events for `pyhv boot -d int,mmu`: a ring the hooks append to and Python
@@ -197,6 +219,9 @@ int pyhv_vm_s2_lookup(struct pyhv_vm *vm, uint32_t gpa, int access, int demand, 
 int pyhv_vcpu_attach(struct pyhv_vcpu *vcpu);
 int pyhv_vcpu_run(struct pyhv_vcpu *vcpu, uint64_t budget);
 void pyhv_vcpu_request_exit(struct pyhv_vcpu *vcpu, int reason);
+void pyhv_vcpu_stop(struct pyhv_vcpu *vcpu, int reason);
+void pyhv_vcpu_release(struct pyhv_vcpu *vcpu);
+uint32_t pyhv_count_insns(const uint8_t *code, uint32_t size);
 uint64_t pyhv_vcpu_mtime(struct pyhv_vcpu *vcpu);
 void pyhv_vcpu_set_mtimecmp(struct pyhv_vcpu *vcpu, uint64_t value);
 void pyhv_vcpu_advance_idle(struct pyhv_vcpu *vcpu, uint64_t ticks);

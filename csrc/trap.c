@@ -6,6 +6,101 @@
  */
 #include "core.h"
 
+/* ---- interrupts the engine delivers itself ---------------------------------
+ *
+ * S-level lines sit in the engine's mip (Unicorn refuses M-level ones, facts Q4),
+ * and the engine enters their handler on its own, without any hook (Unicorn's
+ * riscv_cpu_exec_interrupt).  Such an entry is seen afterwards, at the first
+ * block of the handler: its address is the trap vector (xtvec, + 4 * cause when
+ * vectored), xcause holds an interrupt and no trap_enter put the hart there.
+ * Every xtvec value seen (at each run, trap entry, block translation and
+ * block-hook event) sets a bit for its vector addresses in vec_bloom, so the
+ * block hook pays one bit test per block.  A handler's first block is translated
+ * by its first trap, after the guest wrote xtvec, so that value is always seen.
+ * Limits: a guest that points xtvec at code it already ran as something else and
+ * takes an engine interrupt there before pyhv next reads xtvec is not counted;
+ * one that jumps into its own vector by hand while xcause still holds an
+ * interrupt is counted once more. */
+
+static void vec_bloom_set(struct pyhv_vcpu *v, uint32_t pc)
+{
+    uint32_t i = (pc >> 2) & 2047;
+    v->vec_bloom[i >> 5] |= 1u << (i & 31);
+}
+
+/* Note xtvec value `tvec`: the engine delivers only SSI, STI and SEI (codes 1, 5, 9). */
+static void vec_add_bits(struct pyhv_vcpu *v, uint32_t tvec)
+{
+    uint32_t base = tvec & ~3u;
+    if ((tvec & 3) != 1) {
+        vec_bloom_set(v, base);
+        return;
+    }
+    for (uint32_t code = 1; code < 10; code += 4)
+        vec_bloom_set(v, base + 4 * code);
+}
+
+static void vec_add(struct pyhv_vcpu *v, uint32_t tvec)
+{
+    uint32_t n = v->nvecs < 8 ? v->nvecs : 8;
+    for (uint32_t i = 0; i < n; i++)
+        if (v->vecs[i] == tvec)
+            return;
+    if (v->nvecs >= 8) { /* forget the oldest: rebuild the bits from the other seven */
+        memmove(v->vecs, v->vecs + 1, 7 * sizeof *v->vecs);
+        memset(v->vec_bloom, 0, sizeof v->vec_bloom);
+        for (uint32_t i = 0; i < 7; i++)
+            vec_add_bits(v, v->vecs[i]);
+        v->nvecs = 7;
+    }
+    v->vecs[v->nvecs++] = tvec;
+    vec_add_bits(v, tvec);
+}
+
+void vec_refresh(struct pyhv_vcpu *v)
+{
+    uc_engine *u = v->uc;
+    uint32_t priv = reg_get(u, UC_RISCV_REG_PRIV), stvec = 0, mtvec = 0;
+    if (priv != 3)
+        reg_set(u, UC_RISCV_REG_PRIV, 3);
+    uc.reg_read(u, UC_RISCV_REG_STVEC, &stvec);
+    uc.reg_read(u, UC_RISCV_REG_MTVEC, &mtvec);
+    if (priv != 3)
+        reg_set(u, UC_RISCV_REG_PRIV, priv);
+    vec_add(v, stvec);
+    vec_add(v, mtvec);
+}
+
+/* The block at `pc` may be the first of a handler the engine entered by itself:
+ * count and trace the interrupt as trap_enter does for the ones pyhv enters. */
+void engine_irq_check(struct pyhv_vcpu *v, uint32_t pc)
+{
+    uc_engine *u = v->uc;
+    bool ours = pc == v->trap_pc;
+    v->trap_pc = 1;
+    uint32_t priv = reg_get(u, UC_RISCV_REG_PRIV);
+    if (ours || priv == 0)
+        return;
+    bool s = priv == 1;
+    uint32_t cause = csr_get(u, s ? UC_RISCV_REG_SCAUSE : UC_RISCV_REG_MCAUSE), code = cause & 0x7fffffffu;
+    if (!(cause >> 31) || code >= 32 || !((1u << code) & MIP_S_BITS))
+        return;
+    uint32_t tvec = csr_get(u, s ? UC_RISCV_REG_STVEC : UC_RISCV_REG_MTVEC);
+    if (pc != (tvec & ~3u) + ((tvec & 3) == 1 ? 4 * code : 0))
+        return;
+    uint32_t epc = csr_get(u, s ? UC_RISCV_REG_SEPC : UC_RISCV_REG_MEPC);
+    if (v->irq_seen[0] == cause && v->irq_seen[1] == epc && v->irq_seen[2] == pc && v->irq_seen_insns == v->insns)
+        return; /* the same entry: its first block was skipped by an exit and runs again */
+    v->irq_seen[0] = cause;
+    v->irq_seen[1] = epc;
+    v->irq_seen[2] = pc;
+    v->irq_seen_insns = v->insns;
+    uint32_t mstatus = csr_get(u, UC_RISCV_REG_MSTATUS);
+    uint32_t from = s ? (mstatus & MSTATUS_SPP ? 1 : 0) : (mstatus & MSTATUS_MPP) >> 11;
+    v->counters[PYHV_CNT_IRQ + (code & 15)]++;
+    trace_event(v, PYHV_TRACE_INT, cause, epc, 0, from, priv);
+}
+
 /* Enter the trap handler for `cause` (bit 31 set for an interrupt), as the
  * privileged spec describes: choose M or S by delegation, save epc/cause/tval,
  * push the interrupt-enable and privilege stack, jump to the (vectored) tvec. */
@@ -45,6 +140,8 @@ void trap_enter(struct pyhv_vcpu *v, uint32_t cause, uint32_t epc, uint32_t tval
     if (irq && (tvec & 3) == 1)
         pc += 4 * code;
     reg_set(u, UC_RISCV_REG_PC, pc);
+    v->trap_pc = pc; /* counted here: engine_irq_check must not count it again */
+    vec_add(v, tvec);
 }
 
 int pyhv_vcpu_take_trap(struct pyhv_vcpu *v, uint32_t cause, uint32_t epc, uint32_t tval)

@@ -153,6 +153,179 @@ void pyhv_vcpu_request_exit(struct pyhv_vcpu *v, int reason)
     __atomic_store_n(&v->next_event, 0, __ATOMIC_SEQ_CST);
 }
 
+/* The wall-clock backstop (--timeout, signals, Host.run's deadline), from any
+ * thread: ask for an exit at the next block boundary, and also stop the engine
+ * itself (uc_emu_stop sets a flag and cpu_exit()s, QEMU's cross-thread kick), so
+ * the run ends even where no block hook gets to run.  Callers repeat it until
+ * the run returns: a kick that lands before emu_start begins is forgotten by it.
+ * A run that ends by itself never sees it, so its instruction counts are untouched. */
+void pyhv_vcpu_stop(struct pyhv_vcpu *v, int reason)
+{
+    pyhv_vcpu_request_exit(v, reason);
+    if (__atomic_load_n(&v->in_engine, __ATOMIC_SEQ_CST))
+        uc.emu_stop(v->uc);
+}
+
+/* The vCPU is gone (VCpu's finalizer): free the table of translated blocks. */
+void pyhv_vcpu_release(struct pyhv_vcpu *v)
+{
+    free(v->tbs);
+    v->tbs = NULL;
+    v->tbs_mask = v->tbs_used = 0;
+    v->tbs_rvc = v->tbs_first = 1; /* no table: every block is decoded */
+}
+
+/* ---- instruction counting ------------------------------------------------ */
+
+/* The block hook is told a block's address and size in bytes, not how many
+ * instructions it holds: with compressed instructions (the vCPU model is
+ * IMAFDC) a 4-byte block may be one instruction or two.  The engine does know
+ * (tb->icount) and reports it for every block it translates through
+ * UC_HOOK_EDGE_GENERATED (Unicorn cpu-exec.c tb_find), once one block has left
+ * the engine's loop normally (uc->last_tb is set after cpu_tb_exec returns, so
+ * not while the first blocks only trap or chain into each other).  Until that
+ * first report every block is decoded from memory; at it, the blocks translated
+ * before are flushed.  So the table below holds every block translated since
+ * the engine's code cache was last emptied, keyed by (pc, size); a key seen
+ * with two different counts (one address in two address spaces, rewritten
+ * code) is marked ambiguous, and its instructions are decoded from memory each
+ * time it runs.  While no block holds a compressed instruction (pyhv's own
+ * guests) the count is size / 4 and the hook never looks at the table. */
+#define TBS_MIN_SLOTS 512u
+#define TBS_MAX_SLOTS (1u << 18) /* 2 MiB; when half full, the code cache is flushed */
+
+/* Instructions in `size` bytes of RISC-V code: a halfword whose low two bits are
+ * 11 starts a 32-bit instruction, anything else is a 16-bit one (unprivileged
+ * spec 1.5, base instruction-length encoding; rv32 has no longer formats). */
+uint32_t pyhv_count_insns(const uint8_t *code, uint32_t size)
+{
+    uint32_t n = 0;
+    for (uint32_t off = 0; off < size; n++)
+        off += (code[off] & 3) == 3 ? 4 : 2;
+    return n;
+}
+
+static uint32_t tb_hash(uint32_t pc, uint32_t size)
+{
+    uint32_t h = (pc ^ (size << 21)) * 0x9e3779b1u;
+    return h ^ (h >> 16);
+}
+
+static struct pyhv_tb_entry *tb_slot(struct pyhv_vcpu *v, uint32_t pc, uint32_t size)
+{
+    for (uint32_t i = tb_hash(pc, size);; i++) {
+        struct pyhv_tb_entry *e = &v->tbs[i & v->tbs_mask];
+        if (e->size == 0 || (e->pc == pc && e->size == size))
+            return e;
+    }
+}
+
+static void tb_forget_all(struct pyhv_vcpu *v)
+{
+    if (v->tbs)
+        memset(v->tbs, 0, (v->tbs_mask + 1) * sizeof *v->tbs);
+    v->tbs_used = v->tbs_rvc = 0;
+}
+
+static bool tb_grow(struct pyhv_vcpu *v)
+{
+    uint32_t old = v->tbs ? v->tbs_mask + 1 : 0, slots = old ? 2 * old : TBS_MIN_SLOTS;
+    if (slots > TBS_MAX_SLOTS)
+        return false;
+    struct pyhv_tb_entry *t = calloc(slots, sizeof *t), *from = v->tbs;
+    if (!t)
+        return false;
+    v->tbs = t;
+    v->tbs_mask = slots - 1;
+    for (uint32_t i = 0; i < old; i++)
+        if (from[i].size)
+            *tb_slot(v, from[i].pc, from[i].size) = from[i];
+    free(from);
+    return true;
+}
+
+/* Remember that the block (pc, size) holds `insns` instructions. */
+static void tb_record(struct pyhv_vcpu *v, uint32_t pc, uint32_t size, uint32_t insns)
+{
+    if (size == 0 || size > 0xffff || insns == 0 || insns > 0xffff)
+        return;
+    if (2 * (v->tbs_used + 1) > (v->tbs ? v->tbs_mask + 1 : 0) && !tb_grow(v)) {
+        /* Full: flush the engine's code cache at the next stop (nothing translated
+         * before is left to be ambiguous with), and meanwhile decode unknown blocks. */
+        v->tbs_flush = 1;
+        v->tbs_rvc++;
+        uc.emu_stop(v->uc);
+        return;
+    }
+    struct pyhv_tb_entry *e = tb_slot(v, pc, size);
+    bool was_rvc = e->size && e->insns != size >> 2;
+    if (e->size == 0) {
+        e->pc = pc;
+        e->size = (uint16_t)size;
+        e->insns = (uint16_t)insns;
+        v->tbs_used++;
+    } else if (e->insns != insns) {
+        e->insns = 0; /* ambiguous */
+    }
+    v->tbs_rvc += (e->insns != size >> 2) - was_rvc;
+}
+
+/* UC_HOOK_EDGE_GENERATED: the engine translated a block (cur) and is about to
+ * run it.  Also the moment to look at xtvec again: a handler's first block is
+ * translated when the first trap enters it (trap.c, engine-delivered interrupts). */
+static void hook_tb_new(uc_engine *u, uc_tb *cur, uc_tb *prev, void *data)
+{
+    struct pyhv_vcpu *v = data;
+    if (v->tbs_first) {
+        /* The first report: from now on every translation is reported.  Blocks
+         * translated before are unknown to the table: flush them (once per engine). */
+        v->tbs_first = 0;
+        v->tbs_flush = 1;
+        v->tbs_rvc++; /* until the flush, look up (and decode) every block */
+        uc.emu_stop(u);
+    }
+    tb_record(v, (uint32_t)cur->pc, cur->size, cur->icount);
+    vec_refresh(v);
+}
+
+/* Copy `len` bytes of code at `vaddr` as the hart fetches them now. */
+int read_code(struct pyhv_vcpu *v, uint32_t vaddr, uint8_t *buf, uint32_t len)
+{
+    if (v->mmu_mode == PYHV_MMU_UNICORN)
+        return uc.vmem_read(v->uc, vaddr, UC_PROT_EXEC, buf, len) == UC_ERR_OK ? 0 : -1;
+    while (len) {
+        uint32_t chunk = PAGE_SIZE - (vaddr & (PAGE_SIZE - 1));
+        uint64_t gpa;
+        if (chunk > len)
+            chunk = len;
+        if (pyhv_vcpu_translate(v, vaddr, PYHV_ACC_FETCH, &gpa) < 0)
+            return -1;
+        uint8_t *p = guest_ptr(v->vm, gpa, chunk);
+        if (p)
+            memcpy(buf, p, chunk);
+        else if (uc.vmem_read(v->uc, vaddr, UC_PROT_EXEC, buf, chunk) != UC_ERR_OK)
+            return -1; /* ROM is identity-mapped engine memory */
+        vaddr += chunk;
+        buf += chunk;
+        len -= chunk;
+    }
+    return 0;
+}
+
+/* Instructions in the block about to run, when some block holds compressed code
+ * or the engine has not reported any translation yet. */
+static uint32_t block_insns(struct pyhv_vcpu *v, uint32_t pc, uint32_t size)
+{
+    struct pyhv_tb_entry *e = v->tbs && !v->tbs_first ? tb_slot(v, pc, size) : NULL;
+    if (e && e->size && e->insns)
+        return e->insns;
+    uint8_t code[2 * PAGE_SIZE];
+    uint32_t n = size >> 2; /* unreadable code cannot happen for a block that runs */
+    if (size <= sizeof code && read_code(v, pc, code, size) == 0)
+        n = pyhv_count_insns(code, size);
+    return n ? n : 1;
+}
+
 /* ---- the block hook ------------------------------------------------------ */
 
 /* UC_HOOK_BLOCK, called before each translated block runs.  Counting here costs
@@ -160,13 +333,15 @@ void pyhv_vcpu_request_exit(struct pyhv_vcpu *v, int reason)
 static void hook_block(uc_engine *u, uint64_t address, uint32_t size, void *data)
 {
     struct pyhv_vcpu *v = data;
-    uint64_t n = size >> 2;
+    uint32_t pc = (uint32_t)address;
+    uint64_t n = (v->tbs_rvc | v->tbs_first) ? block_insns(v, pc, size) : size >> 2;
     v->progress = 1;
+    if (vec_candidate(v, pc))
+        engine_irq_check(v, pc);
     if (v->insns + n < v->next_event) {
         v->insns += n;
         return;
     }
-    uint32_t pc = (uint32_t)address;
     if (v->pmp_step && v->pmp_step++ > 1) {
         /* The stepped instruction is done (it jumped, or trapped to a handler). */
         reg_set(u, UC_RISCV_REG_PC, pc);
@@ -189,6 +364,7 @@ static void hook_block(uc_engine *u, uint64_t address, uint32_t size, void *data
         return;
     }
     timer_rearm(v);
+    vec_refresh(v);
     if ((v->vmip || v->slines_dirty) && interrupts_check(v, pc))
         return; /* the block is skipped: the handler (or this block again) runs next */
     v->insns += n;
@@ -203,9 +379,13 @@ int pyhv_vcpu_attach(struct pyhv_vcpu *v)
     v->fault_cause = -1;
     v->mtimecmp = UINT64_MAX;
     v->stop_at = UINT64_MAX;
+    v->tbs_first = 1;
+    v->trap_pc = 1; /* no instruction starts at an odd address */
     timer_rearm(v);
     if (uc.hook_add(u, &h, UC_HOOK_BLOCK, (void *)hook_block, v, 1, 0) != UC_ERR_OK)
         return -1;
+    if (uc.hook_add(u, &h, UC_HOOK_EDGE_GENERATED, (void *)hook_tb_new, v, 1, 0) != UC_ERR_OK)
+        return -6;
     if (uc.hook_add(u, &h, UC_HOOK_INTR, (void *)hook_intr, v, 1, 0) != UC_ERR_OK)
         return -2;
     if (uc.hook_add(u, &h, UC_HOOK_INSN_INVALID, (void *)hook_insn_invalid, v, 1, 0) != UC_ERR_OK)
@@ -266,7 +446,13 @@ int pyhv_vcpu_run(struct pyhv_vcpu *v, uint64_t budget)
          * of the first block after emu_start is not honoured (measured), and the
          * engine delivers S-level interrupts when it starts. */
         code_sync(v);
+        if (v->tbs_flush) {
+            v->tbs_flush = 0;
+            uc.ctl(u, UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0));
+            tb_forget_all(v);
+        }
         timer_rearm(v);
+        vec_refresh(v);
         if (v->slines_dirty)
             apply_slines(v);
         if (v->vmip && m_interrupt_take(v, pc))
@@ -285,7 +471,9 @@ int pyhv_vcpu_run(struct pyhv_vcpu *v, uint64_t budget)
             until = pc + (read_insn(v, pc, &insn) == 0 && (insn & 3) != 3 ? 2 : 4);
             drop_code_at(v, pc);
         }
+        __atomic_store_n(&v->in_engine, 1, __ATOMIC_SEQ_CST);
         uc_err err = uc.emu_start(u, pc, until, 0, 0);
+        __atomic_store_n(&v->in_engine, 0, __ATOMIC_SEQ_CST);
         pc = reg_get(u, UC_RISCV_REG_PC);
         if (stepped) {
             v->pmp_step = 0;
@@ -294,6 +482,13 @@ int pyhv_vcpu_run(struct pyhv_vcpu *v, uint64_t budget)
         }
         if (v->exit_reason != PYHV_EXIT_NONE)
             return finish(v, v->exit_reason, v->exit_pc);
+        /* pyhv_vcpu_stop kicked the engine from another thread between two blocks:
+         * PC is the next block, not yet counted. */
+        req = __atomic_exchange_n(&v->exit_request, 0, __ATOMIC_SEQ_CST);
+        if (req)
+            return finish(v, req, pc);
+        if (v->tbs_flush)
+            continue; /* the table of blocks is full (tb_record): flush, then go on */
         if (err == UC_ERR_EXCEPTION && v->fault_cause == PMP_STEP) {
             v->fault_cause = -1;
             v->pmp_step = 1;
@@ -401,8 +596,10 @@ int pyhv_vcpu_invalidate(struct pyhv_vcpu *v, uint32_t hfn, uint32_t nframes)
 {
     uc_engine *u = v->uc;
     v->counters[PYHV_CNT_TB_INVAL] += nframes;
-    if (v->mmu_mode == PYHV_MMU_UNICORN || nframes > 64)
+    if (v->mmu_mode == PYHV_MMU_UNICORN || nframes > 64) {
+        tb_forget_all(v); /* no block translated before is left */
         return uc.ctl(u, UC_CTL_WRITE(UC_CTL_TB_FLUSH, 0)) == UC_ERR_OK ? 0 : -1;
+    }
     uint64_t start = v->vm->pool->uc_base + ((uint64_t)hfn << PAGE_SHIFT);
     uint64_t end = start + ((uint64_t)nframes << PAGE_SHIFT);
     pyhv_vcpu_flush_tlb(v);

@@ -255,11 +255,12 @@ def _boot(args) -> int:
     console = Console.stdio()
     machine = Machine(config, console=console)
     try:
-        if console.interactive:
-            print("pyhv: press C-a x to exit, C-a h for help", file=sys.stderr)
-            with RawTerminal(sys.stdin.fileno()):
-                return machine.run()
-        return machine.run()
+        with machine.stop_on_signals():  # a stop signal ends the run even inside the engine (main())
+            if console.interactive:
+                print("pyhv: press C-a x to exit, C-a h for help", file=sys.stderr)
+                with RawTerminal(sys.stdin.fileno()):
+                    return machine.run()
+            return machine.run()
     finally:
         machine.close()
         if log:

@@ -38,7 +38,7 @@ import numpy as np
 from pyhv._native import lib
 from pyhv.console import Console
 from pyhv.errors import ConfigError, OutOfMemory, PyhvError
-from pyhv.machine import Machine, MachineConfig
+from pyhv.machine import KICK_S, Machine, MachineConfig
 from pyhv.memory import POOL_MAX_BYTES, FramePool
 from pyhv.scheduler import POLICIES
 
@@ -538,7 +538,9 @@ class Host:
             w.start()
         try:
             for w in self._workers:
-                w.join()
+                while w.is_alive():
+                    w.join(KICK_S)
+                    self._kick()
         finally:  # interrupted while joining: the workers stop before anything else happens
             self._join()
             with self._lock:
@@ -547,24 +549,35 @@ class Host:
             raise PyhvError(self.failure)
         return self.stats()
 
+    def _kick(self) -> None:
+        """Once the run is stopping (stop(), or the deadline passed), stop the slices still
+        running inside the engine, whatever their guests execute (Machine.stop); the joining
+        thread calls this every KICK_S until the workers have returned."""
+        with self._lock:
+            if not self._stop and self._deadline is not None and self.clock() >= self._deadline:
+                self._stop, self.stop_reason = True, "timeout"
+                self._lock.notify_all()
+            running = [g for g in self.guests if g.state == "running"] if self._stop else []
+        for g in running:
+            g.machine.stop()
+
     def stop(self, reason: str = "stopped") -> None:
         """End the current run() soon, or the next one at once if none is running (thread-safe,
-        and safe from a signal handler): running vCPUs stop at their next block boundary and
-        the workers return."""
+        and safe from a signal handler): running vCPUs are stopped inside the engine and the
+        workers return."""
         with self._lock:
             if not self._stop:
                 self._stop, self.stop_reason = True, reason
-            for g in self.guests:
-                if g.state == "running":
-                    for hart in g.machine.harts:
-                        hart.request_exit("host")
             self._lock.notify_all()
+        self._kick()
 
     def _join(self) -> None:
         if any(w.is_alive() for w in self._workers):
             self.stop()
         for w in self._workers:
-            w.join()
+            while w.is_alive():
+                w.join(KICK_S)
+                self._kick()
         self._workers = []
 
     def stats(self) -> dict:

@@ -611,6 +611,74 @@ def virtqueue_rings(draw, num: int, buffers, indirect_at: int | None = None, pat
                                                                                min_size=num, max_size=num))
     avail_idx = draw(st.one_of(st.just(num), st.integers(0, num), st.integers(0, 0xFFFF)), label="avail idx")
     return VirtqueueRings([tuple(t) for t in table], avail_idx, heads, [tuple(t) for t in indirect])
+# ---- compressed code (the "C" extension, unprivileged spec chapter 16: the vCPU model is IMAFDC) ----
+#
+# A 16-bit instruction is any halfword whose low two bits are not 11.  Hostile code mixes them
+# with 32-bit words, loops on them (c.j . is one 2-byte instruction) and points trap vectors at
+# them, so a run of them must be counted one instruction each, like any other.
+
+
+def c_cr(funct4, rd_rs1, rs2):
+    return funct4 << 12 | rd_rs1 << 7 | rs2 << 2 | 0b10
+
+
+def c_ci(funct3, rd, imm6, op=0b01):
+    return funct3 << 13 | (imm6 >> 5 & 1) << 12 | rd << 7 | (imm6 & 31) << 2 | op
+
+
+def c_j(offset, link=False):
+    """c.j (c.jal with link=True: rv32 only), CJ format: imm[11|4|9:8|10|6|7|3:1|5]."""
+    o = offset & 0xFFF
+    imm = ((o >> 11 & 1) << 10 | (o >> 4 & 1) << 9 | (o >> 8 & 3) << 7 | (o >> 10 & 1) << 6 | (o >> 6 & 1) << 5
+           | (o >> 7 & 1) << 4 | (o >> 1 & 7) << 1 | (o >> 5 & 1))  # fmt: skip
+    return (0b001 if link else 0b101) << 13 | imm << 2 | 0b01
+
+
+def c_branch(bnez, rs1p, offset):
+    """c.beqz / c.bnez on x8..x15, CB format: offset[8|4:3] rs1' offset[7:6|2:1|5]."""
+    o = offset & 0x1FF
+    return ((0b111 if bnez else 0b110) << 13 | (o >> 8 & 1) << 12 | (o >> 3 & 3) << 10 | (rs1p & 7) << 7
+            | (o >> 6 & 3) << 5 | (o >> 1 & 3) << 3 | (o >> 5 & 1) << 2 | 0b01)  # fmt: skip
+
+
+def c_mem(store, rp, basep, offset):
+    """c.lw / c.sw, word offsets 0..124: offset[5:3] in 12:10, offset[2|6] in 6:5."""
+    return ((0b110 if store else 0b010) << 13 | (offset >> 3 & 7) << 10 | (basep & 7) << 7
+            | (offset >> 2 & 1) << 6 | (offset >> 6 & 1) << 5 | (rp & 7) << 2)  # fmt: skip
+
+
+C_NOP, C_EBREAK, C_ILLEGAL = 0x0001, 0x9002, 0x0000
+C_SELF_LOOP = c_j(0)  # c.j . : 0xa001
+
+
+def rvc_instructions():
+    """One 16-bit instruction (an int < 0x10000): the forms that loop, jump, branch, touch memory
+    or trap, the defined-illegal 0x0000, or any halfword outside quadrant 3 (some are reserved)."""
+    small = st.integers(-64, 64).map(lambda n: 2 * n)
+    return st.one_of(
+        st.sampled_from([C_SELF_LOOP, C_NOP, C_ILLEGAL]),
+        st.builds(c_j, small, st.booleans()),
+        st.builds(c_branch, st.booleans(), st.integers(0, 7), small),
+        st.builds(c_cr, st.sampled_from([0b1000, 0b1001]), st.integers(1, 31), st.just(0)),  # c.jr / c.jalr
+        st.builds(c_cr, st.sampled_from([0b1000, 0b1001]), st.integers(0, 31), st.integers(1, 31)),  # c.mv / c.add
+        st.builds(c_ci, st.sampled_from([0b000, 0b010]), st.integers(1, 31), st.integers(0, 63)),  # c.addi / c.li
+        st.builds(c_mem, st.booleans(), st.integers(0, 7), st.integers(0, 7), st.integers(0, 31).map(lambda n: 4 * n)),
+        st.integers(0, 0xFFFF).filter(lambda h: h & 3 != 3),
+    )
+
+
+def hostile_rvc_code(max_units: int = 40, min_units: int = 1):
+    """Bytes of rv32 code mixing 16-bit instructions (rvc_instructions) with the 32-bit hostile
+    instructions of hostile_code (U-mode set), so 32-bit words also land on 2-byte boundaries."""
+    word = hostile_code(supervisor=False, max_insns=1, min_insns=1).map(lambda w: w[0].to_bytes(4, "little"))
+    half = rvc_instructions().map(lambda h: h.to_bytes(2, "little"))
+    return st.lists(st.one_of(half, half, word), min_size=min_units, max_size=max_units).map(b"".join)
+
+
+def trap_vectors(code_bytes: int):
+    """(offset, mode) for an xtvec into a code buffer of code_bytes: BASE is 4-byte aligned (privileged
+    spec 3.1.7), and may hold a compressed instruction; mode 0 direct, 1 vectored."""
+    return st.tuples(st.integers(0, max(0, code_bytes // 4 - 1)).map(lambda n: 4 * n), st.integers(0, 1))
 
 
 # ---- VM operations and the stateful machine ----------------------------------------------------

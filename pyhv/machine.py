@@ -7,7 +7,12 @@ Exit status follows `pyhv boot`: finisher pass 0, finisher fail N -> N (0 -> 1),
 guest fatal error 1, --max-insns / --timeout 124.
 """
 
+import contextlib
+import os
+import select
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +26,7 @@ from pyhv.devices.uart16550 import UART16550
 from pyhv.devices.virtio_balloon import VirtioBalloon
 from pyhv.devices.virtio_blk import DiskBackend, VirtioBlk
 from pyhv.devices.virtio_mmio import EmptySlot
-from pyhv.errors import ConfigError, ImageError
+from pyhv.errors import ConfigError, ImageError, Signalled
 from pyhv.image import read_header
 from pyhv.memory import FramePool
 from pyhv.vm import VM
@@ -34,6 +39,7 @@ SMP_QUANTUM = 20_000  # instructions one hart runs before the next hart of the V
 DEVICE_SERVICE_INSNS = 10_000
 MTIME_NEVER = (1 << 64) - 1
 EXIT_TIMEOUT = 124
+KICK_S = 0.02  # how often a wall-clock stop is repeated until the vCPU has returned
 
 
 @dataclass
@@ -79,6 +85,7 @@ class Machine:
             # callable(machine) -> True (memory is back: retry now), None (reclaim under way: retry
             # soon) or False (give up: the VM stops with a clear message).  pyhv.host sets it.
             self.on_oom = None
+            self.stopping = False  # stop() was called during this step(): return at once
             self._build()
         except BaseException:
             # a board that cannot be built gives back what it took: frames, and the images it
@@ -285,10 +292,11 @@ class Machine:
         the hypervisor's scheduler (pyhv.host) both drive the board through this.
         With several harts, each runs SMP_QUANTUM instructions in turn (one thread, so
         guest atomics stay atomic); a hart in wfi sits out until it has an interrupt."""
+        self.stopping = False  # a stop() from now on ends this step (the caller repeats it)
         if len(self.harts) == 1:
             return self._step_hart(self.cpu, budget)
         start = self.insns_total
-        while self.insns_total - start < budget:
+        while self.insns_total - start < budget and not self.stopping:
             awake = 0
             for hart in self.harts:
                 if hart.sleeping and not hart.irq_pending:
@@ -319,10 +327,100 @@ class Machine:
         for h in self.harts:
             h.sleeping = False
 
+    # ---- stopping from outside (wall clock, signals, the hypervisor) -----------------------
+    def stop(self) -> None:
+        """Thread-safe: make the running step() return soon, whatever the guest executes (the
+        vCPUs are stopped inside the engine, pyhv_vcpu_stop).  Repeat until step() returned."""
+        self.stopping = True
+        for hart in self.harts:
+            hart.stop()
+
+    @contextlib.contextmanager
+    def watchdog(self, deadline: float | None):
+        """While the block runs: from `deadline` (time.monotonic()) on, stop the vCPUs every
+        KICK_S until the block is left.  Runs that end before it never see it."""
+        if deadline is None:
+            yield
+            return
+        done = threading.Event()
+
+        def watch():
+            if done.wait(max(0.0, deadline - time.monotonic())):
+                return
+            while not done.is_set():
+                self.stop()
+                done.wait(KICK_S)
+
+        thread = threading.Thread(target=watch, name="pyhv-watchdog", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
+    @contextlib.contextmanager
+    def stop_on_signals(self, signals=(signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)):
+        """`pyhv boot`: a stop signal ends run() within a bounded time whatever the guest
+        executes.  Python runs signal handlers in the main thread only between bytecodes, never
+        inside the engine, so a watcher thread learns of the signal through signal.set_wakeup_fd
+        and stops the vCPUs until the handler has run.  The handler is the one installed before
+        (pyhv.cli's raises Signalled or KeyboardInterrupt); with none, SIGINT raises
+        KeyboardInterrupt and the others Signalled."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        r, w = os.pipe()
+        os.set_blocking(w, False)
+        handled = threading.Event()
+        old = {}
+
+        def on_signal(signum, frame):
+            handled.set()
+            prev = old.get(signum)
+            if callable(prev):
+                return prev(signum, frame)
+            if prev == signal.SIG_IGN:
+                return None
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt()
+            raise Signalled(signum)
+
+        def watch():
+            while True:
+                select.select([r], [], [])
+                data = os.read(r, 64)
+                if not data or b"\0" in data:
+                    return
+                while not handled.is_set():
+                    self.stop()
+                    handled.wait(KICK_S)
+                handled.clear()
+
+        old.update({sig: signal.signal(sig, on_signal) for sig in signals})
+        old_fd = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        thread = threading.Thread(target=watch, name="pyhv-signals", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            signal.set_wakeup_fd(old_fd)
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+            handled.set()
+            os.write(w, b"\0")  # the watcher returns
+            thread.join()
+            os.close(r)
+            os.close(w)
+
     def run(self) -> int:
         """Boot and run until the guest powers off; returns the exit status."""
+        deadline = None if self.config.timeout_s is None else time.monotonic() + self.config.timeout_s
+        with self.watchdog(deadline):
+            return self._run(deadline)
+
+    def _run(self, deadline) -> int:
         cfg = self.config
-        deadline = None if cfg.timeout_s is None else time.monotonic() + cfg.timeout_s
         while True:
             if self.console.quit_requested:
                 print("pyhv: exit requested (C-a x)", file=self.log)

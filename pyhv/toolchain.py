@@ -162,6 +162,7 @@ TARGETS: tuple[Target, ...] = (
     _test_program("paging"),
     _test_program("clint"),
     _test_program("sirq"),
+    _test_program("rvc"),
     _test_program("uartpoll"),
     _test_program("finish"),
     _test_program("poke"),

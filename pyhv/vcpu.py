@@ -7,6 +7,7 @@ memory access through the guest's MMU, run(budget) -> Exit, counters as data.
 """
 
 import struct
+import weakref
 
 import unicorn
 from unicorn import riscv_const as rc
@@ -82,6 +83,7 @@ class VCpu:
         if rc_ != 0:
             raise PyhvError(f"could not attach the C core to the engine (step {-rc_})")
         vm.memory.harts[hart_id] = vm.memory.c.harts[hart_id] = self.c  # reached by other harts' fills (mmu.c)
+        weakref.finalize(self, lib.pyhv_vcpu_release, self.c)  # the C table of translated blocks
         self._device_error = None
         self._mmio = []  # keeps the windows (and their handles) alive
         # mhartid reads 0 on every engine (Unicorn has one CPU per engine and drops writes to
@@ -174,6 +176,15 @@ class VCpu:
         from pyhv.exits import CODES
 
         lib.pyhv_vcpu_request_exit(self.c, CODES[reason])
+
+    def stop(self, reason: str = "host") -> None:
+        """The wall-clock backstop, from any thread: request_exit, and also stop the engine
+        itself, so run() returns whatever the guest executes.  Repeat it until run() has
+        returned (a kick that lands just before the engine starts is lost).  A run that is
+        never stopped keeps its exact instruction counts."""
+        from pyhv.exits import CODES
+
+        lib.pyhv_vcpu_stop(self.c, CODES[reason])
 
     @property
     def insns(self) -> int:
