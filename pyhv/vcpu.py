@@ -78,7 +78,10 @@ class VCpu:
         self.c.badaddr_off = _CTX_BADADDR
         if mode == lib.PYHV_MMU_PYHV and vm.pmp:
             self.c.pmp_off = pmp_context_offset()
-            self.c.pmp.nentries = lib.PYHV_PMP_ENTRIES if self.c.pmp_off else 0
+            if not self.c.pmp_off:  # never run a guest without the PMP it was promised
+                raise PyhvError(f"this Unicorn build ({unicorn.__version__}) keeps the PMP registers where "
+                                "pyhv cannot find them; VM(pmp=False) runs without PMP")
+            self.c.pmp.nentries = lib.PYHV_PMP_ENTRIES
         rc_ = lib.pyhv_vcpu_attach(self.c)
         if rc_ != 0:
             raise PyhvError(f"could not attach the C core to the engine (step {-rc_})")

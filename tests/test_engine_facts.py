@@ -245,3 +245,9 @@ def test_fact6_stopping_inside_an_mmio_callback_repeats_the_access():
     assert uc.reg_read(rc.UC_RISCV_REG_PC) == RAM + 4  # left at the store, not past it
     uc.emu_start(uc.reg_read(rc.UC_RISCV_REG_PC), RAM + 0x100)
     assert writes == [0, 0] and uc.reg_read(rc.UC_RISCV_REG_A0) == 1  # the device saw the store twice
+
+
+def test_fact11_pmp_writes_are_kept_in_the_engine_state():
+    from pyhv.vcpu import pmp_context_offset
+
+    assert pmp_context_offset() > 0  # found by writing pmpaddr0/1 and pmpcfg0 on a bare engine

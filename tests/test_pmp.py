@@ -2,6 +2,7 @@
 twin (pyhv/mmu.py PMP) on random PMP configurations, and a guest program (tests/guests/pmp.S) that
 programs PMP in M-mode and touches protected bytes from S and M."""
 
+import pytest
 from hypothesis import event, given
 from hypothesis import strategies as st
 
@@ -106,3 +107,18 @@ def test_pmp_off_is_a_hart_without_pmp(programs):
         assert first == (2).to_bytes(4, "little") + (DATA + 0x800).to_bytes(4, "little") + bytes(4)
     finally:
         vm.close()
+
+
+def test_a_vm_is_never_built_without_the_pmp_it_was_promised(monkeypatch):
+    """If the engine kept its PMP registers where pyhv cannot find them (another Unicorn build),
+    a VM with PMP is refused in one line instead of running with no PMP at all."""
+    from pyhv import vcpu as vcpu_mod
+    from pyhv.errors import PyhvError
+    from pyhv.memory import FramePool
+    from pyhv.vm import VM
+
+    pool = FramePool(size_mib=8)
+    monkeypatch.setattr(vcpu_mod, "_pmp_off", 0)
+    with pytest.raises(PyhvError, match="PMP"):
+        VM(pool, mem_size_mib=1)
+    VM(pool, mem_size_mib=1, pmp=False).close()
