@@ -93,6 +93,11 @@ static void update_next_event(struct pyhv_vcpu *v)
      * mret...), and only the block hook can take it: look at every block. */
     if (v->vmip & MIP_M_BITS)
         v->next_event = 0;
+    /* pyhv_vm_s2_changed on another thread bumps the stage-2 generation, then zeroes
+     * next_event: a store above may have hidden that zero, so look for ourselves. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (s2_stale(v))
+        v->next_event = 0;
 }
 
 /* Recompute the instruction count at which mtime >= mtimecmp (MTIP rises). */
@@ -176,11 +181,16 @@ static void hook_block(uc_engine *u, uint64_t address, uint32_t size, void *data
         uc.emu_stop(u);
         return;
     }
-    if (v->flush_pending) {
-        v->flush_pending = 0;
-        pyhv_vcpu_flush_tlb(v);
-    }
     timer_rearm(v);
+    if (s2_stale(v)) {
+        /* Stage 2 changed under a running vCPU (another thread): drop the TLB, then
+         * rewrite PC so this block, looked up through the old TLB, is looked up again
+         * (facts Q10; not honoured in the first block after emu_start, which the run
+         * loop enters with a fresh TLB). */
+        s2_sync(v);
+        reg_set(u, UC_RISCV_REG_PC, pc);
+        return;
+    }
     if ((v->vmip || v->slines_dirty) && interrupts_check(v, pc))
         return; /* the block is skipped: the handler (or this block again) runs next */
     v->insns += n;
@@ -193,6 +203,10 @@ int pyhv_vcpu_attach(struct pyhv_vcpu *v)
     uc_hook h;
     uc_engine *u = v->uc;
     v->fault_cause = -1;
+    if (v->vm->nvcpus >= sizeof v->vm->vcpus / sizeof v->vm->vcpus[0])
+        return -6;
+    v->s2_seen = v->vm->s2_gen;
+    v->vm->vcpus[v->vm->nvcpus++] = v;
     v->mtimecmp = UINT64_MAX;
     v->stop_at = UINT64_MAX;
     timer_rearm(v);
@@ -245,10 +259,6 @@ int pyhv_vcpu_run(struct pyhv_vcpu *v, uint64_t budget)
         /* Interrupts due at entry are taken here: a PC write from the block hook
          * of the first block after emu_start is not honoured (measured), and the
          * engine delivers S-level interrupts when it starts. */
-        if (v->flush_pending) {
-            v->flush_pending = 0;
-            pyhv_vcpu_flush_tlb(v);
-        }
         timer_rearm(v);
         if (v->slines_dirty)
             apply_slines(v);
@@ -258,7 +268,15 @@ int pyhv_vcpu_run(struct pyhv_vcpu *v, uint64_t budget)
         v->resume_ok = 0;
         v->fault_cause = -1;
         v->counters[PYHV_CNT_EMU_START]++;
+        /* running, then the generation (pyhv_vm_s2_changed does the opposite): either
+         * it waits for our flush, or we see its change here and flush first. */
+        __atomic_store_n(&v->running, 1, __ATOMIC_SEQ_CST);
+        if (s2_stale(v))
+            s2_sync(v);
+        set_current_vcpu(v);
         uc_err err = uc.emu_start(u, pc, 1 /* never a PC: run until stopped */, 0, 0);
+        set_current_vcpu(NULL);
+        __atomic_store_n(&v->running, 0, __ATOMIC_SEQ_CST);
         pc = reg_get(u, UC_RISCV_REG_PC);
         if (v->exit_reason != PYHV_EXIT_NONE)
             return finish(v, v->exit_reason, v->exit_pc);
@@ -317,6 +335,7 @@ int pyhv_vcpu_translate(struct pyhv_vcpu *v, uint32_t vaddr, int access, uint64_
 int pyhv_vcpu_flush_tlb(struct pyhv_vcpu *v)
 {
     v->counters[PYHV_CNT_TLB_FLUSH]++;
+    trace_event(v, PYHV_TRACE_MMU, PYHV_TRACE_MMU_FLUSH, 0, v->vm->s2_gen, 0, 0);
     return uc.ctl(v->uc, UC_CTL_WRITE(UC_CTL_TLB_FLUSH, 0)) == UC_ERR_OK ? 0 : -1;
 }
 
