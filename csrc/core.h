@@ -91,6 +91,7 @@ void trap_enter(struct pyhv_vcpu *v, uint32_t cause, uint32_t epc, uint32_t tval
 void hook_intr(uc_engine *u, uint32_t intno, void *data);
 bool hook_insn_invalid(uc_engine *u, void *data);
 void deliver_fault(struct pyhv_vcpu *v);
+bool hook_mem_invalid(uc_engine *u, uc_mem_type type, uint64_t address, int size, int64_t value, void *data);
 bool interrupts_check(struct pyhv_vcpu *v, uint32_t pc);
 bool m_interrupt_take(struct pyhv_vcpu *v, uint32_t pc);
 bool apply_slines(struct pyhv_vcpu *v);

@@ -224,6 +224,8 @@ int pyhv_vcpu_attach(struct pyhv_vcpu *v)
         if (uc.context_alloc(u, &ctx) != UC_ERR_OK)
             return -5;
         v->ctx = ctx;
+        if (uc.hook_add(u, &h, UC_HOOK_MEM_UNMAPPED | UC_HOOK_MEM_PROT, (void *)hook_mem_invalid, v, 1, 0) != UC_ERR_OK)
+            return -7;
     }
     return 0;
 }
@@ -288,7 +290,9 @@ int pyhv_vcpu_run(struct pyhv_vcpu *v, uint64_t budget)
             v->fault_cause = -1;
             return finish(v, PYHV_EXIT_OOM, pc);
         }
-        if (err == UC_ERR_EXCEPTION && v->fault_cause >= 0) {
+        /* A refused fill (UC_ERR_EXCEPTION) or, in Unicorn-MMU mode, an access the
+         * engine found no memory for (hook_mem_invalid: UC_ERR_*_UNMAPPED, *_PROT). */
+        if (err != UC_ERR_OK && v->fault_cause >= 0) {
             v->stuck = v->progress ? 0 : v->stuck + 1;
             v->progress = 0;
             if (v->stuck > 8) {
