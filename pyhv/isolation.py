@@ -12,13 +12,16 @@ write their own properties:
   its Python twin (pyhv/mmu.py) alone.
 * ``check_isolation(pool, vms)``: the ownership invariant over the frame pool's
   owner[]/refs[] arrays, the free stack and every VM's stage-2 table.
+* ``TlbShadow``/``check_tlb``: what a vCPU's TLB may hold (the fills since its last
+  flush, from its trace ring), checked against the owner table.
 * Strategies: Sv32 PTEs and two-level page tables, valid and malformed
   (``ptes``, ``page_tables``, ``mstatus_values``); hostile rv32 instruction
   sequences, encoded here from the ISA's instruction formats (``hostile_code``);
   VM operations (``vm_operations``).
-* ``IsolationMachine``: a hypothesis state machine that creates and destroys VMs,
-  touches, frees, shares (copy-on-write) and remaps their pages, makes them walk
-  random page tables, and checks the invariant after every step.  Subclass it to
+* ``IsolationMachine``: a hypothesis state machine that creates and destroys VMs
+  with one or more vCPUs, touches, frees, shares (copy-on-write, KSM) and remaps
+  their pages, hands frames from VM to VM, makes them walk random page tables and
+  runs loads and stores on their vCPUs, and checks the invariants after every step.  Subclass it to
   add rules (a device, a scheduler) and run ``YourMachine.TestCase``.
 
 Example (a property of your own, run by pytest):
