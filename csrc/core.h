@@ -86,12 +86,16 @@ bool tlb_fill(uc_engine *u, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *e, v
 int stage2(struct pyhv_vm *vm, uint64_t gpa, int access, int demand, uint32_t *engine_pa, uint32_t *perms);
 uint8_t *guest_ptr(struct pyhv_vm *vm, uint64_t gpa, uint32_t len);
 uint32_t fault_cause(int access, bool page_fault);
+void set_current_vcpu(struct pyhv_vcpu *v);
+bool s2_stale(struct pyhv_vcpu *v);
+void s2_sync(struct pyhv_vcpu *v);
 
 /* trap.c */
 void trap_enter(struct pyhv_vcpu *v, uint32_t cause, uint32_t epc, uint32_t tval);
 void hook_intr(uc_engine *u, uint32_t intno, void *data);
 bool hook_insn_invalid(uc_engine *u, void *data);
 void deliver_fault(struct pyhv_vcpu *v);
+bool hook_mem_invalid(uc_engine *u, uc_mem_type type, uint64_t address, int size, int64_t value, void *data);
 bool interrupts_check(struct pyhv_vcpu *v, uint32_t pc);
 bool m_interrupt_take(struct pyhv_vcpu *v, uint32_t pc);
 bool apply_slines(struct pyhv_vcpu *v);

@@ -5,6 +5,7 @@
  * The readable twin of this file is pyhv/mmu.py; tests hold them equal.
  */
 #include "core.h"
+#include <sched.h>
 
 #define PTE_V 0x01u
 #define PTE_R 0x02u
@@ -87,7 +88,8 @@ int pyhv_pool_share(struct pyhv_pool *p, uint32_t hfn)
 }
 
 /* A write to a COW entry: the last reference takes the frame back as private;
- * otherwise the VM gets its own copy.  Returns the new entry, 0 if out of frames. */
+ * otherwise the VM gets its own copy.  Returns the new entry, 0 if out of frames.
+ * The caller drops the VM's reference to the old frame once no vCPU can reach it. */
 static uint32_t cow_break(struct pyhv_vm *vm, uint32_t e)
 {
     struct pyhv_pool *p = vm->pool;
@@ -103,7 +105,6 @@ static uint32_t cow_break(struct pyhv_vm *vm, uint32_t e)
     if (hfn < 0)
         return 0;
     memcpy(p->mem + (uint64_t)hfn * PAGE_SIZE, p->mem + (uint64_t)old * PAGE_SIZE, PAGE_SIZE);
-    pyhv_pool_free(p, old); /* drops our reference; others still hold it */
     return ((uint32_t)hfn << PAGE_SHIFT) | rwx;
 }
 
@@ -195,6 +196,59 @@ static uint32_t code_coherence(struct pyhv_vcpu *v, uint32_t gfn, uint32_t hfn, 
     return perms;
 }
 
+/* ---- TLB shootdown ------------------------------------------------------------
+ * Every vCPU caches translations that end in a host frame.  When a stage-2 entry
+ * loses its frame or a permission, each vCPU of the VM must drop its TLB before it
+ * executes another instruction, and the old frame may change hands only after
+ * that (on real hardware: an IPI to every hart, and the initiator waits for the
+ * acknowledgements).  vCPUs that are stopped flush when they next enter the
+ * engine; a vCPU inside the engine on another thread is made to look at its next
+ * block (next_event = 0; a loop that always hits its TLB still passes the block
+ * hook) and the initiator waits until it has flushed.  Unicorn's TLB may only be
+ * flushed on the engine's own thread, so each vCPU flushes itself. */
+
+static __thread struct pyhv_vcpu *cur_vcpu; /* the vCPU inside emu_start on this thread */
+
+void set_current_vcpu(struct pyhv_vcpu *v)
+{
+    cur_vcpu = v;
+}
+
+bool s2_stale(struct pyhv_vcpu *v)
+{
+    return __atomic_load_n(&v->s2_seen, __ATOMIC_SEQ_CST) != __atomic_load_n(&v->vm->s2_gen, __ATOMIC_SEQ_CST);
+}
+
+/* Drop v's TLB and acknowledge the generation it now reflects (on v's thread). */
+void s2_sync(struct pyhv_vcpu *v)
+{
+    uint32_t gen = __atomic_load_n(&v->vm->s2_gen, __ATOMIC_SEQ_CST);
+    pyhv_vcpu_flush_tlb(v);
+    __atomic_store_n(&v->s2_seen, gen, __ATOMIC_SEQ_CST);
+}
+
+/* Called after a change to vm's stage 2 that takes something away, before the
+ * frame it took goes to anyone else.  Returns once no vCPU of vm can use a
+ * translation made before the change. */
+void pyhv_vm_s2_changed(struct pyhv_vm *vm)
+{
+    uint32_t gen = __atomic_add_fetch(&vm->s2_gen, 1, __ATOMIC_SEQ_CST);
+    struct pyhv_vcpu *self = cur_vcpu;
+    for (uint32_t i = 0; i < vm->nvcpus; i++)
+        __atomic_store_n(&vm->vcpus[i]->next_event, 0, __ATOMIC_SEQ_CST);
+    if (self && self->vm == vm)
+        s2_sync(self); /* inside our own hook or MMIO callback: the engine allows it */
+    for (uint32_t i = 0; i < vm->nvcpus; i++) {
+        struct pyhv_vcpu *v = vm->vcpus[i];
+        while (v != self && __atomic_load_n(&v->running, __ATOMIC_SEQ_CST) &&
+               (int32_t)(__atomic_load_n(&v->s2_seen, __ATOMIC_SEQ_CST) - gen) < 0) {
+            if (self && s2_stale(self))
+                s2_sync(self); /* two shootdowns crossing: answer theirs while we wait for ours */
+            sched_yield();
+        }
+    }
+}
+
 /* Stage 2: guest-physical -> engine-physical.  RAM goes through the s2 table
  * (allocating a zero frame on first touch when `demand`), ROM and MMIO windows
  * are identity-mapped.  Returns 0, -1 for "no memory here" (an access fault), or
@@ -218,14 +272,18 @@ int stage2(struct pyhv_vm *vm, uint64_t gpa, int access, int demand, uint32_t *e
             vm->s2[gfn] = e;
             vm->frames_owned++;
         } else if ((e & PYHV_S2_COW) && access == PYHV_ACC_WRITE && demand) {
-            uint32_t shared = e >> PAGE_SHIFT;
+            uint32_t old = e >> PAGE_SHIFT;
             e = cow_break(vm, e);
             if (!e)
                 return STAGE2_OOM;
-            if (e >> PAGE_SHIFT != shared)
-                code_forget(vm, gfn, shared);
+            if (e >> PAGE_SHIFT != old)
+                code_forget(vm, gfn, old);
             vm->s2[gfn] = e;
             vm->cow_breaks++;
+            if (e >> PAGE_SHIFT != old) {
+                pyhv_vm_s2_changed(vm);
+                pyhv_pool_free(vm->pool, old); /* our reference; the other VMs still hold it */
+            }
         }
         *engine_pa = vm->pool->uc_base + (e & ~0xfffu) + (uint32_t)(off & 0xfff);
         *perms = (e >> 1) & 7u; /* S2_R/W/X sit one bit above PROT_R/W/X */
@@ -524,39 +582,46 @@ bool tlb_fill(uc_engine *u, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *e, v
     if (priv != 3 || (mstatus & MSTATUS_MPRV))
         satp = csr_get(u, UC_RISCV_REG_SATP);
     struct pyhv_translation t;
-    uint32_t epa, s2perms, pmp_perms = PROT_R | PROT_W | PROT_X;
+    uint32_t epa, s2perms, before, pmp_perms = PROT_R | PROT_W | PROT_X;
     uint32_t need = access == PYHV_ACC_FETCH ? PROT_X : access == PYHV_ACC_WRITE ? PROT_W : PROT_R;
     struct pyhv_pmp *pmp = NULL;
+    int s2;
     v->counters[PYHV_CNT_TLB_FILL]++;
     if (v->pmp_off && v->pmp.nentries) {
         pmp_load(v);
         pmp = &v->pmp;
     }
-    if (pyhv_sv32_translate_pmp(v->vm, pmp, satp, mstatus, priv, (uint32_t)vaddr, access, update, &t) < 0)
-        goto refuse;
-    if (pmp) {
-        /* PMP checks the physical address at the effective privilege (MPRV for data). */
-        int ppriv = access != PYHV_ACC_FETCH && priv == 3 && (mstatus & MSTATUS_MPRV) ? (int)(mstatus >> 11) & 3 : priv;
-        if (pmp_fill(v, ppriv, t.gpa, (uint32_t)vaddr, access, &pmp_perms)) {
-            if (!update)
-                goto refuse; /* a probe: a real fetch comes back and steps */
-            v->fault_cause = PMP_STEP;
-            v->fault_page = (uint32_t)vaddr;
-            return false;
-        }
-        if (!(pmp_perms & need)) {
-            t.cause = (int32_t)fault_cause(access, false);
+    for (;;) {
+        /* A copy-on-write break in the walk's A/D store or in stage 2 flushes this
+         * vCPU's TLB (pyhv_vm_s2_changed): an answer computed across a flush may be
+         * stale, so it is computed again. */
+        uint32_t seen = v->s2_seen;
+        int walked = pyhv_sv32_translate_pmp(v->vm, pmp, satp, mstatus, priv, (uint32_t)vaddr, access, update, &t);
+        if (v->s2_seen != seen)
+            continue;
+        if (walked < 0)
             goto refuse;
+        if (pmp) {
+            /* PMP checks the physical address at the effective privilege (MPRV for data). */
+            int ppriv = access != PYHV_ACC_FETCH && priv == 3 && (mstatus & MSTATUS_MPRV) ? (int)(mstatus >> 11) & 3
+                                                                                           : priv;
+            pmp_perms = PROT_R | PROT_W | PROT_X;
+            if (pmp_fill(v, ppriv, t.gpa, (uint32_t)vaddr, access, &pmp_perms)) {
+                if (!update)
+                    goto refuse; /* a probe: a real fetch comes back and steps */
+                v->fault_cause = PMP_STEP;
+                v->fault_page = (uint32_t)vaddr;
+                return false;
+            }
+            if (!(pmp_perms & need)) {
+                t.cause = (int32_t)fault_cause(access, false);
+                goto refuse;
+            }
         }
-    }
-    uint32_t before = v->vm->frames_owned;
-    int s2 = stage2(v->vm, t.gpa, access, demand, &epa, &s2perms);
-    if (v->vm->cow_breaks != v->cow_seen) {
-        /* A shared frame was copied (by this access or by the walk's A/D store): other
-         * TLB entries may still name the old copy, so flush before the next block. */
-        v->cow_seen = v->vm->cow_breaks;
-        v->flush_pending = 1;
-        v->next_event = 0;
+        before = v->vm->frames_owned;
+        s2 = stage2(v->vm, t.gpa, access, demand, &epa, &s2perms);
+        if (v->s2_seen == seen)
+            break;
     }
     if (s2 == STAGE2_OOM) {
         v->fault_cause = OOM_RETRY;

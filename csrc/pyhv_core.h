@@ -72,8 +72,13 @@ struct pyhv_window {
 
 #define PYHV_MAX_WINDOWS 24
 
-/* One VM's guest-physical memory: stage-2 table over RAM + identity windows. */
 #define PYHV_MAX_HARTS 8
+struct pyhv_vcpu;
+
+/* One VM's guest-physical memory: stage-2 table over RAM + identity windows.
+ * s2_gen counts the stage-2 changes that take a frame or a permission away (a
+ * copy-on-write break, a release, a remap, a share); every vCPU of the VM drops
+ * its TLB before it runs another instruction after one (pyhv_vm_s2_changed). */
 struct pyhv_vm {
     struct pyhv_pool *pool;
     int32_t id;
@@ -92,6 +97,9 @@ struct pyhv_vm {
     struct pyhv_vcpu *harts[8]; /* PYHV_MAX_HARTS; NULL for a hart not attached */
     uint32_t nwindows;
     struct pyhv_window windows[24];
+    uint32_t s2_gen;
+    uint32_t nvcpus;
+    struct pyhv_vcpu *vcpus[8];  /* the engines that cache translations of this stage 2 */
 };
 
 /* A hart's physical memory protection registers (privileged spec 3.7), as the
@@ -141,8 +149,9 @@ struct pyhv_vcpu {
     uint32_t nstale;        /* frames in stale_hfn; PYHV_MAX_STALE + 1: drop all translated code */
     uint32_t stale_hfn[16]; /* PYHV_MAX_STALE frames whose translated code goes at the next block */
     uint32_t page0_ok;      /* a real fetch from page 0 is under way (see tlb_fill) */
-    uint32_t cow_seen;      /* vm->cow_breaks when this vCPU last flushed for them */
-    uint32_t flush_pending; /* flush the TLB at the next block boundary */
+    uint32_t flush_pending; /* flush the TLB at the next block boundary (translated-code coherence) */
+    uint32_t s2_seen;       /* vm->s2_gen when this vCPU last flushed its TLB */
+    int32_t running;        /* inside emu_start: a stage-2 change waits for its flush */
     uint32_t resume_ok;     /* UC_ERR_EXCEPTION expected (trap entered from INSN_INVALID) */
     uint32_t badaddr_off;   /* offset of env->badaddr in a saved context (Unicorn-mode faults) */
     void *ctx;              /* uc_context for badaddr reads */
@@ -169,16 +178,16 @@ struct pyhv_vcpu {
     uint32_t trap_pc;       /* where trap_enter just sent the hart (its own entries are counted there) */
     uint32_t irq_seen[3];   /* the last engine entry counted: cause, epc, pc */
     uint64_t irq_seen_insns;
-    int32_t in_engine;      /* inside emu_start (pyhv_vcpu_stop may kick the engine) */
 };
 
 /* Trace events for `pyhv boot -d int,mmu`: a ring the hooks append to and Python
  * drains after each run (csrc/vcpu.c trace_event). */
 #define PYHV_TRACE_INT  1   /* a trap entered: cause, epc, tval, priv -> new priv */
-#define PYHV_TRACE_MMU  2   /* a TLB fill: vaddr, result address, perms or fault */
+#define PYHV_TRACE_MMU  2   /* a TLB fill: vaddr, result address, perms or fault; or a TLB flush */
+#define PYHV_TRACE_MMU_FLUSH 0x200  /* MMU cause: the whole TLB dropped (value: stage-2 generation) */
 struct pyhv_trace_event {
     uint32_t kind;
-    uint32_t cause;        /* INT: xcause; MMU: access type, or 0x100 | fault cause */
+    uint32_t cause;        /* INT: xcause; MMU: access type, 0x100 | fault cause, or PYHV_TRACE_MMU_FLUSH */
     uint32_t pc;           /* INT: epc; MMU: vaddr */
     uint32_t value;        /* INT: tval; MMU: engine address of the page */
     uint32_t priv_from;
@@ -214,6 +223,7 @@ int64_t pyhv_pool_alloc(struct pyhv_pool *pool, int32_t owner);
 int pyhv_pool_free(struct pyhv_pool *pool, uint32_t hfn);
 int pyhv_pool_share(struct pyhv_pool *pool, uint32_t hfn);
 
+void pyhv_vm_s2_changed(struct pyhv_vm *vm);
 int pyhv_vm_s2_lookup(struct pyhv_vm *vm, uint32_t gpa, int access, int demand, uint32_t *hfn, uint32_t *perms);
 
 int pyhv_vcpu_attach(struct pyhv_vcpu *vcpu);

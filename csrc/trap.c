@@ -324,30 +324,59 @@ bool hook_insn_invalid(uc_engine *u, void *data)
     return true;
 }
 
+/* The address a load, store or AMO accesses (its rs1 + immediate); false for other instructions. */
+static bool data_addr(uc_engine *u, uint32_t insn, uint32_t *addr)
+{
+    uint32_t op = insn & 0x7f, base = gpr_get(u, (insn >> 15) & 31);
+    if (op == 0x03 || op == 0x07) /* loads: I-immediate */
+        *addr = base + (uint32_t)((int32_t)insn >> 20);
+    else if (op == 0x23 || op == 0x27) /* stores: S-immediate */
+        *addr = base + (uint32_t)((((int32_t)insn >> 25) << 5) | ((insn >> 7) & 31));
+    else if (op == 0x2f) /* AMO, LR, SC */
+        *addr = base;
+    else
+        return false;
+    return true;
+}
+
 /* After a refused TLB fill: PC is the faulting instruction; compute the exact
  * faulting address (Unicorn only gives the page) by decoding it. */
 void deliver_fault(struct pyhv_vcpu *v)
 {
     uc_engine *u = v->uc;
-    uint32_t pc = reg_get(u, UC_RISCV_REG_PC), page = v->fault_page, tval = page, insn;
+    uint32_t pc = reg_get(u, UC_RISCV_REG_PC), page = v->fault_page, tval = page, insn, addr;
     int32_t cause = v->fault_cause;
     v->fault_cause = -1;
     if (cause == 12 || cause == 1) {
         tval = (pc & ~0xfffu) == page ? pc : page; /* an instruction straddling into `page` */
-    } else if (read_insn(v, pc, &insn) == 0) {
-        uint32_t op = insn & 0x7f, base = gpr_get(u, (insn >> 15) & 31), addr = page;
-        if (op == 0x03 || op == 0x07) /* loads: I-immediate */
-            addr = base + (uint32_t)((int32_t)insn >> 20);
-        else if (op == 0x23 || op == 0x27) /* stores: S-immediate */
-            addr = base + (uint32_t)((((int32_t)insn >> 25) << 5) | ((insn >> 7) & 31));
-        else if (op == 0x2f) { /* AMO, LR, SC */
-            addr = base;
+    } else if (read_insn(v, pc, &insn) == 0 && data_addr(u, insn, &addr)) {
+        if ((insn & 0x7f) == 0x2f)
             cause = (int32_t)amo_cause(insn, (uint32_t)cause);
-        }
         if ((addr & ~0xfffu) == page || ((addr + 3) & ~0xfffu) == page)
             tval = (addr & ~0xfffu) == page ? addr : page;
     }
     trap_enter(v, (uint32_t)cause, pc, tval);
+}
+
+/* UC_HOOK_MEM_UNMAPPED and UC_HOOK_MEM_PROT, Unicorn-MMU mode only: an access to a
+ * guest-physical address with no memory behind it, or without the permission (a
+ * store to ROM, a fetch from a device), is an access fault (privileged spec 3.6.1,
+ * PMAs), as pyhv's stage 2 makes it.  Refusing stops the engine with PC at the
+ * faulting instruction (the engine syncs PC before the hook; a fetch fault leaves
+ * PC at the target) and the run loop delivers the fault.  `address` is physical:
+ * the page deliver_fault matches is the virtual one, from the instruction. */
+bool hook_mem_invalid(uc_engine *u, uc_mem_type type, uint64_t address, int size, int64_t value, void *data)
+{
+    struct pyhv_vcpu *v = data;
+    uint32_t pc = reg_get(u, UC_RISCV_REG_PC), insn, va;
+    bool fetch = type == UC_MEM_FETCH_UNMAPPED || type == UC_MEM_FETCH_PROT;
+    bool write = type == UC_MEM_WRITE_UNMAPPED || type == UC_MEM_WRITE_PROT;
+    v->fault_cause = (int32_t)fault_cause(fetch ? PYHV_ACC_FETCH : write ? PYHV_ACC_WRITE : PYHV_ACC_READ, false);
+    v->fault_page = fetch ? pc & ~0xfffu : (uint32_t)address & ~0xfffu;
+    if (!fetch && read_insn(v, pc, &insn) == 0 && data_addr(u, insn, &va))
+        /* the access's second page, if it straddles: its offset is below the first byte's */
+        v->fault_page = (va & ~0xfffu) + (((uint32_t)address & 0xfff) < (va & 0xfff) ? PAGE_SIZE : 0);
+    return false;
 }
 
 /* Apply S-level line changes to the engine's mip, which delivers S interrupts itself. */

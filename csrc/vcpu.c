@@ -93,6 +93,11 @@ static void update_next_event(struct pyhv_vcpu *v)
      * mret...), and only the block hook can take it: look at every block. */
     if ((v->vmip & MIP_M_BITS) || v->pmp_step)
         v->next_event = 0; /* pmp_step: the hook ends the step at the next block */
+    /* pyhv_vm_s2_changed on another thread bumps the stage-2 generation, then zeroes
+     * next_event: a store above may have hidden that zero, so look for ourselves. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (s2_stale(v))
+        v->next_event = 0;
 }
 
 /* Recompute the instruction count at which mtime >= mtimecmp (MTIP rises). */
@@ -162,7 +167,7 @@ void pyhv_vcpu_request_exit(struct pyhv_vcpu *v, int reason)
 void pyhv_vcpu_stop(struct pyhv_vcpu *v, int reason)
 {
     pyhv_vcpu_request_exit(v, reason);
-    if (__atomic_load_n(&v->in_engine, __ATOMIC_SEQ_CST))
+    if (__atomic_load_n(&v->running, __ATOMIC_SEQ_CST))
         uc.emu_stop(v->uc);
 }
 
@@ -365,6 +370,15 @@ static void hook_block(uc_engine *u, uint64_t address, uint32_t size, void *data
     }
     timer_rearm(v);
     vec_refresh(v);
+    if (s2_stale(v)) {
+        /* Stage 2 changed under a running vCPU (another thread): drop the TLB, then
+         * rewrite PC so this block, looked up through the old TLB, is looked up again
+         * (facts Q10; not honoured in the first block after emu_start, which the run
+         * loop enters with a fresh TLB). */
+        s2_sync(v);
+        reg_set(u, UC_RISCV_REG_PC, pc);
+        return;
+    }
     if ((v->vmip || v->slines_dirty) && interrupts_check(v, pc))
         return; /* the block is skipped: the handler (or this block again) runs next */
     v->insns += n;
@@ -377,6 +391,10 @@ int pyhv_vcpu_attach(struct pyhv_vcpu *v)
     uc_hook h;
     uc_engine *u = v->uc;
     v->fault_cause = -1;
+    if (v->vm->nvcpus >= sizeof v->vm->vcpus / sizeof v->vm->vcpus[0])
+        return -6;
+    v->s2_seen = v->vm->s2_gen;
+    v->vm->vcpus[v->vm->nvcpus++] = v;
     v->mtimecmp = UINT64_MAX;
     v->stop_at = UINT64_MAX;
     v->tbs_first = 1;
@@ -392,6 +410,9 @@ int pyhv_vcpu_attach(struct pyhv_vcpu *v)
         return -3;
     if (v->mmu_mode == PYHV_MMU_PYHV && uc.hook_add(u, &h, UC_HOOK_TLB_FILL, (void *)tlb_fill, v, 1, 0) != UC_ERR_OK)
         return -4;
+    if (v->mmu_mode != PYHV_MMU_PYHV &&
+        uc.hook_add(u, &h, UC_HOOK_MEM_UNMAPPED | UC_HOOK_MEM_PROT, (void *)hook_mem_invalid, v, 1, 0) != UC_ERR_OK)
+        return -7;
     uc_context *ctx; /* badaddr (Unicorn-MMU faults) and the PMP registers are read from it */
     if (uc.context_alloc(u, &ctx) != UC_ERR_OK)
         return -5;
@@ -471,9 +492,16 @@ int pyhv_vcpu_run(struct pyhv_vcpu *v, uint64_t budget)
             until = pc + (read_insn(v, pc, &insn) == 0 && (insn & 3) != 3 ? 2 : 4);
             drop_code_at(v, pc);
         }
-        __atomic_store_n(&v->in_engine, 1, __ATOMIC_SEQ_CST);
+        /* running, then the generation (pyhv_vm_s2_changed does the opposite): either
+         * it waits for our flush, or we see its change here and flush first.  running
+         * also tells pyhv_vcpu_stop that the engine may be kicked. */
+        __atomic_store_n(&v->running, 1, __ATOMIC_SEQ_CST);
+        if (s2_stale(v))
+            s2_sync(v);
+        set_current_vcpu(v);
         uc_err err = uc.emu_start(u, pc, until, 0, 0);
-        __atomic_store_n(&v->in_engine, 0, __ATOMIC_SEQ_CST);
+        set_current_vcpu(NULL);
+        __atomic_store_n(&v->running, 0, __ATOMIC_SEQ_CST);
         pc = reg_get(u, UC_RISCV_REG_PC);
         if (stepped) {
             v->pmp_step = 0;
@@ -505,7 +533,9 @@ int pyhv_vcpu_run(struct pyhv_vcpu *v, uint64_t budget)
             v->fault_cause = -1;
             return finish(v, PYHV_EXIT_OOM, pc);
         }
-        if (err == UC_ERR_EXCEPTION && v->fault_cause >= 0) {
+        /* A refused fill (UC_ERR_EXCEPTION) or, in Unicorn-MMU mode, an access the
+         * engine found no memory for (hook_mem_invalid: UC_ERR_*_UNMAPPED, *_PROT). */
+        if (err != UC_ERR_OK && v->fault_cause >= 0) {
             v->stuck = v->progress ? 0 : v->stuck + 1;
             v->progress = 0;
             if (v->stuck > 8) {
@@ -551,6 +581,7 @@ int pyhv_vcpu_translate(struct pyhv_vcpu *v, uint32_t vaddr, int access, uint64_
 int pyhv_vcpu_flush_tlb(struct pyhv_vcpu *v)
 {
     v->counters[PYHV_CNT_TLB_FLUSH]++;
+    trace_event(v, PYHV_TRACE_MMU, PYHV_TRACE_MMU_FLUSH, 0, v->vm->s2_gen, 0, 0);
     return uc.ctl(v->uc, UC_CTL_WRITE(UC_CTL_TLB_FLUSH, 0)) == UC_ERR_OK ? 0 : -1;
 }
 

@@ -13,6 +13,8 @@ write their own properties:
   check (twin: mmu.PMP).
 * ``check_isolation(pool, vms)``: the ownership invariant over the frame pool's
   owner[]/refs[] arrays, the free stack and every VM's stage-2 table.
+* ``TlbShadow``/``check_tlb``: what a vCPU's TLB may hold (the fills since its last
+  flush, from its trace ring), checked against the owner table.
 * Strategies: Sv32 PTEs and two-level page tables, valid and malformed
   (``ptes``, ``page_tables``, ``mstatus_values``); PMP configurations
   (``pmp_configs``); hostile rv32 instruction
@@ -22,9 +24,10 @@ write their own properties:
   every avail entry, one buffer behind every descriptor, lengths up to 4 GiB).
 * ``MeteredMemory``: a device's view of guest RAM that counts the bytes it
   moves, so a property can bound the host work one guest access causes.
-* ``IsolationMachine``: a hypothesis state machine that creates and destroys VMs,
-  touches, frees, shares (copy-on-write) and remaps their pages, makes them walk
-  random page tables, and checks the invariant after every step.  Subclass it to
+* ``IsolationMachine``: a hypothesis state machine that creates and destroys VMs
+  with one or more vCPUs, touches, frees, shares (copy-on-write, KSM) and remaps
+  their pages, hands frames from VM to VM, makes them walk random page tables and
+  runs loads and stores on their vCPUs, and checks the invariants after every step.  Subclass it to
   add rules (a device, a scheduler) and run ``YourMachine.TestCase``.
 
 Example (a property of your own, run by pytest):
@@ -53,6 +56,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, precondition, rule
 
@@ -711,17 +715,113 @@ def guest_store(vm, gpa: int, data: bytes) -> bool:
     return True
 
 
+# ---- vCPUs: the translations they cache, checked against the owner table ----------------------
+
+
+@dataclass(frozen=True)
+class TlbEntry:
+    """One translation the C MMU handed a vCPU's engine: vaddr page at privilege priv -> engine page."""
+
+    vaddr: int
+    priv: int
+    engine_pa: int
+    perms: int
+
+
+class TlbShadow:
+    """What a vCPU's TLB may hold: every fill the C MMU gave its engine since the engine's last full
+    flush, read from the vCPU's trace ring (csrc/vcpu.c trace_event, PYHV_TRACE_MMU).  Only the fill
+    hook puts entries into the engine's TLB (UC_TLB_VIRTUAL), and entries it replaces may live on in
+    the victim TLB, so the shadow keeps them all: the engine's TLB is a subset of the shadow (a guest
+    sfence.vma drops entries the shadow keeps), and a check of the shadow is a check of the TLB."""
+
+    RING_EVENTS = 4096
+
+    def __init__(self, cpu):
+        self.cpu = cpu
+        self._ring = ffi.new("struct pyhv_trace_event[]", self.RING_EVENTS)
+        cpu.c.trace, cpu.c.trace_cap, cpu.c.trace_len = self._ring, self.RING_EVENTS, 0
+        cpu.c.trace_mask |= lib.PYHV_TRACE_MMU
+        self.entries: set[TlbEntry] = set()
+
+    @property
+    def stale(self) -> bool:
+        """Stage 2 changed since the vCPU last flushed: it must flush before it runs again."""
+        return self.cpu.c.s2_seen != self.cpu.vm.memory.c.s2_gen
+
+    def drain(self) -> list[str]:
+        """Replay the ring into the shadow; returns the events' kinds in order ("fill", "fault", "flush")."""
+        kinds = []
+        for i in range(int(self.cpu.c.trace_len)):
+            e = self._ring[i]
+            if e.kind != lib.PYHV_TRACE_MMU:
+                continue
+            if e.cause == lib.PYHV_TRACE_MMU_FLUSH:
+                self.entries.clear()
+                kinds.append("flush")
+            elif e.cause & 0x100:
+                kinds.append("fault")
+            else:
+                self.entries.add(TlbEntry(int(e.pc), int(e.priv_from), int(e.value), int(e.priv_to)))
+                kinds.append("fill")
+        self.cpu.c.trace_len = 0
+        return kinds
+
+
+def check_tlb(vm, shadow: TlbShadow) -> None:
+    """Every translation a vCPU may still use names a frame its VM's stage 2 names, and a writable one
+    a frame the VM owns privately.  A vCPU whose TLB is stale (stage 2 changed since it flushed) is
+    exempt: it flushes before its next instruction, which TlbShadow's next drain shows."""
+    if shadow.stale:
+        return
+    mem = _mem(vm)
+    pool = mem.pool
+    named = {int(e) >> PAGE_SHIFT: int(e) for e in mem.s2[(mem.s2 & S2_V) != 0]}
+    for t in shadow.entries:
+        off = t.engine_pa - pool.engine_base
+        if not 0 <= off < pool.size_bytes:
+            continue  # a ROM or MMIO window (check_fill covers those)
+        hfn = off >> PAGE_SHIFT
+        where = f"vCPU {shadow.cpu.hart_id} of VM {mem.id}: TLB entry va 0x{t.vaddr:x} (priv {t.priv}) -> frame {hfn}"
+        if hfn not in named:
+            raise IsolationError(f"{where}, which its stage 2 no longer names (owner {pool.owner[hfn]})")
+        entry = named[hfn]
+        if t.perms & mmu.PROT_W and (pool.owner[hfn] != mem.id or entry & S2_COW or not entry & S2_W):
+            raise IsolationError(f"{where} is writable, but the frame is owned by {pool.owner[hfn]} (0x{entry:x})")
+
+
+def _access_program(slots: int = 8) -> bytes:
+    """M-mode code for the vCPUs of the state machine: for i < slots, a_i = x(10+i) is 0 (nothing), a
+    word address (load into s(2+i) = x(18+i)) or a word address | 1 (store t1 there); then ebreak."""
+    code = []
+    for i in range(slots):
+        a, s_ = 10 + i, 18 + i
+        code += [branch(0, a, 0, 24), enc_i(0x13, 7, 7, a, 1), branch(1, 7, 0, 12),  # beqz; andi t2; bnez
+                 load("lw", s_, a, 0), jal(0, 8), store("sw", 6, a, -1)]  # fmt: skip
+    return np.array(code + [EBREAK], dtype="<u4").tobytes()
+
+
+ACCESS_PROGRAM = _access_program()
+
+
 class IsolationMachine(RuleBasedStateMachine):
     """VMs come and go on one small pool; after every step the ownership invariant holds and no VM's
     RAM changed except by what that VM (or an explicit share into it) did.
 
-    Knobs for subclasses: POOL_MIB, VM_FRAMES, MAX_VMS; WALK_SHARED_FRAMES = False keeps walks from
-    setting A/D bits in copy-on-write frames (see test_regressions.py).  Run with
+    VMs have 1..VCPUS vCPUs that run code between the other rules (loads and stores through their
+    TLBs, on any vCPU, interleaved with page sharing and its copy-on-write breaks, releases and
+    remaps); each vCPU's cached translations are part of the model (TlbShadow) and are checked
+    against the owner table after every step, and every value a vCPU loads must be what its VM's
+    RAM holds.  Frames go from VM to VM more than once (hand_over; the pool is small).
+
+    Knobs for subclasses: POOL_MIB, VM_FRAMES, MAX_VMS, VCPUS; WALK_SHARED_FRAMES = False keeps walks
+    from setting A/D bits in copy-on-write frames (see test_regressions.py).  Run with
     ``TestMine = MyMachine.TestCase``."""
 
     POOL_MIB = 1
-    VM_FRAMES = 24
+    VM_FRAMES = 24  # the pages the rules work on; one more page per VM holds the vCPUs' code
     MAX_VMS = 4
+    VCPUS = 3
     WALK_SHARED_FRAMES = True
 
     vms = Bundle("vms")
@@ -732,6 +832,8 @@ class IsolationMachine(RuleBasedStateMachine):
         self.pool = FramePool(size_mib=self.POOL_MIB)
         self.live = {}  # id -> VM
         self.images = {}  # id -> ram_image after the last step
+        self.tlbs = {}  # id -> [TlbShadow per vCPU]
+        self.owners = {}  # hfn -> the VMs that owned it privately, in turn
 
     # every rule goes through _step, which says which VMs' RAM the operation may change
     def _step(self, may_change, operation):
@@ -754,14 +856,22 @@ class IsolationMachine(RuleBasedStateMachine):
             pages = changed_pages(before[i], ram_image(v))
             if pages:
                 raise IsolationError(f"VM {i} pages {pages[:8]} changed by an operation on VM(s) {may_change}")
+        for hfn in np.flatnonzero(self.pool.owner >= 0).tolist():
+            history = self.owners.setdefault(hfn, [])
+            if not history or history[-1] != self.pool.owner[hfn]:
+                history.append(int(self.pool.owner[hfn]))
+                if len(history) > 2:
+                    event("a frame changed owner more than once")
 
     @precondition(lambda self: len(self.live) < self.MAX_VMS)
-    @rule(target=vms)
-    def create(self):
+    @rule(target=vms, nvcpus=st.integers(1, 8))
+    def create(self, nvcpus):
         from pyhv.vm import VM
 
-        vm = VM(self.pool, mem_size_mib=self.VM_FRAMES * PAGE_SIZE / (1 << 20))
+        vm = VM(self.pool, mem_size_mib=(self.VM_FRAMES + 1) * PAGE_SIZE / (1 << 20),
+                vcpus=1 + (nvcpus - 1) % self.VCPUS)  # fmt: skip
         self.live[vm.memory.id] = vm
+        self.tlbs[vm.memory.id] = [TlbShadow(cpu) for cpu in vm.vcpus]
         return vm
 
     def _alive(self, vm):
@@ -775,6 +885,7 @@ class IsolationMachine(RuleBasedStateMachine):
         held = {int(e) >> PAGE_SHIFT: bool(e & S2_COW) for e in mem.s2[(mem.s2 & S2_V) != 0]}
         vm.close()
         del self.live[mem.id]
+        del self.tlbs[mem.id]
         for hfn, cow in held.items():
             if not cow and self.pool.owner[hfn] != OWNER_FREE:
                 raise IsolationError(f"frame {hfn} of destroyed VM {mem.id} was not freed")
@@ -851,9 +962,108 @@ class IsolationMachine(RuleBasedStateMachine):
 
         self._step({vm.memory.id}, go)
 
+    @rule(vm=vms, which=st.integers(0, 7), value=st.integers(0, 0xFFFFFFFF), data=st.data())
+    def run(self, vm, which, value, data):
+        """One vCPU of the VM runs M-mode code that loads and stores through its TLB (bare: virtual =
+        guest-physical); every load must return what the VM's RAM holds at that point.  Accesses go
+        mostly to the pages sharing made copy-on-write and to the pages its other vCPUs used."""
+        if self._alive(vm):
+            self._run_vcpu(vm, vm.vcpus[which % len(vm.vcpus)], value, data)
+
+    @rule(vm=vms, value=st.integers(0, 0xFFFFFFFF), data=st.data())
+    def run_every_vcpu(self, vm, value, data):
+        """Each vCPU of the VM in turn (one thread, as Machine.step interleaves harts)."""
+        if self._alive(vm):
+            for cpu in data.draw(st.permutations(vm.vcpus), label="order"):
+                self._run_vcpu(vm, cpu, value, data)
+
+    def _run_vcpu(self, vm, cpu, value, data):
+        mem = vm.memory
+        hot = sorted(set(np.flatnonzero(mem.s2 & S2_COW).tolist())
+                     | {(t.vaddr - RAM_BASE) >> PAGE_SHIFT for sh in self.tlbs[mem.id] for t in sh.entries
+                        if 0 <= t.vaddr - RAM_BASE < self.VM_FRAMES * PAGE_SIZE})  # fmt: skip
+        gfns = st.one_of(st.sampled_from(hot), self.frame_numbers) if hot else self.frame_numbers
+        access = st.tuples(gfns, st.one_of(st.integers(0, 3), st.integers(0, 1023)), st.booleans())
+        accesses = data.draw(st.lists(access, min_size=1, max_size=8), label="accesses")
+        shadow = self.tlbs[mem.id][cpu.hart_id]
+        code = RAM_BASE + self.VM_FRAMES * PAGE_SIZE
+        if vm.read_phys(code, len(ACCESS_PROGRAM)) != ACCESS_PROGRAM:  # first run, or a walk wrote over it
+            vm.write_phys(code, ACCESS_PROGRAM)
+        shadow.drain()
+        stale = shadow.stale
+        model = ram_image(vm).view("<u4").reshape(-1)
+        loads, addrs = [], []
+        for i, (gfn, word, is_store) in enumerate(accesses):
+            gpa = RAM_BASE + (gfn % self.VM_FRAMES) * PAGE_SIZE + 4 * word
+            index = (gpa - RAM_BASE) // 4
+            if is_store:
+                model[index] = value
+            else:
+                loads.append((i, gpa, int(model[index])))
+            addrs.append(gpa | is_store)
+        for i in range(8):
+            cpu[f"a{i}"] = addrs[i] if i < len(addrs) else 0
+        cpu["t1"], cpu.pc, cpu.priv, cpu.ebreak_exits = value, code, 3, True
+        exits = []
+        self._step({mem.id}, lambda: exits.append(cpu.run(10_000)))
+        kinds = shadow.drain()
+        if stale and kinds[:1] != ["flush"]:
+            raise IsolationError(f"vCPU {cpu.hart_id} of VM {mem.id} ran on a TLB older than its stage 2: {kinds[:4]}")
+        if exits[0].reason == "oom":
+            return  # the pool ran dry part way: which accesses ran is unknown
+        if exits[0].reason != "breakpoint":
+            raise IsolationError(f"vCPU {cpu.hart_id} of VM {mem.id}: {exits[0]}")
+        for i, gpa, want in loads:
+            got = cpu[f"s{2 + i}"]
+            if got != want:
+                raise IsolationError(f"vCPU {cpu.hart_id} of VM {mem.id} loaded 0x{got:08x} from 0x{gpa:x}; "
+                                     f"its RAM holds 0x{want:08x}")  # fmt: skip
+        pages = changed_pages(model.view(np.uint8).reshape(-1, PAGE_SIZE), ram_image(vm))
+        if pages:
+            raise IsolationError(f"vCPU {cpu.hart_id} of VM {mem.id}: pages {pages[:8]} are not what its stores made")
+
+    @rule()
+    def ksm_merge(self):
+        """Kernel samepage merging over every VM, as pyhv.host.Host.ksm_scan does: each private page
+        whose contents equal an earlier one's becomes a copy-on-write share of it."""
+
+        def go():
+            first = {}
+            for vm in sorted(self.live.values(), key=lambda v: v.memory.id):
+                mem = vm.memory
+                for gfn in np.flatnonzero((mem.s2 & S2_V) != 0).tolist():
+                    if gfn >= self.VM_FRAMES or mem.s2[gfn] & S2_COW:
+                        continue  # the code page stays private: a merge would not change what it reads
+                    key = self.pool.frames[int(mem.s2[gfn]) >> PAGE_SHIFT].tobytes()
+                    if key in first:
+                        kmem, kgfn = first[key]
+                        kmem.share_into(mem, kgfn, gfn)
+                    else:
+                        first[key] = (mem, gfn)
+
+        self._step(set(self.live), go)
+
+    @rule(src=vms, gfn=frame_numbers, dst=vms, dst_gfn=frame_numbers, byte=st.integers(1, 255))
+    def hand_over(self, src, gfn, dst, dst_gfn, byte):
+        """A frame changes hands: src releases its page, and dst's next first touch takes a frame off
+        the free stack (LIFO: the same one).  The new owner sees only zeros and its own store."""
+        gfn, dst_gfn = gfn % self.VM_FRAMES, dst_gfn % self.VM_FRAMES
+        if not (self._alive(src) and self._alive(dst)):
+            return
+        self._step({src.memory.id}, lambda: src.memory.release(gfn))
+        if dst.memory.s2[dst_gfn] & S2_V:
+            return
+        self._step({dst.memory.id}, lambda: guest_store(dst, RAM_BASE + dst_gfn * PAGE_SIZE + 8, bytes([byte])))
+        page = ram_image(dst)[dst_gfn]
+        if dst.memory.s2[dst_gfn] & S2_V and (page[8] != byte or page[:8].any() or page[9:].any()):
+            raise IsolationError(f"VM {dst.memory.id} got a frame holding someone else's data")
+
     @invariant()
     def isolated(self):
         check_isolation(self.pool, list(self.live.values()))
+        for i, vm in self.live.items():
+            for shadow in self.tlbs[i]:
+                check_tlb(vm, shadow)
 
     def teardown(self):
         for vm in self.live.values():

@@ -113,7 +113,6 @@ class GuestMemory:
         self.harts = {}  # hart id -> its struct pyhv_vcpu, alive as long as c.harts names it
         self.pinned = False  # frames fixed for good (Unicorn-MMU mode maps them into the engine once)
         self.write_listeners = []  # callables(hfn, nframes): drop translated code
-        self.tlb_listeners = []  # callables(): stage 2 changed, flush TLBs
 
     # ---- stage 2 -------------------------------------------------------
     def _check_unpinned(self) -> None:
@@ -149,7 +148,8 @@ class GuestMemory:
         """Host frame number backing guest frame gfn (allocated zero on demand), or None.
 
         With write=True a shared (copy-on-write) frame is first copied, as a guest
-        store would do, so a host write (DMA, loader) never reaches another VM."""
+        store would do, so a host write (DMA, loader) never reaches another VM (the
+        C stage 2 also shoots down the VM's TLBs, csrc/mmu.c)."""
         e = int(self.s2[gfn])
         if e & S2_V and not (write and e & S2_COW):
             return e >> PAGE_SHIFT
@@ -158,8 +158,6 @@ class GuestMemory:
             gpa = self.ram_base + (gfn << PAGE_SHIFT)
             if lib.pyhv_vm_s2_lookup(self.c, gpa, lib.PYHV_ACC_WRITE, 1, hfn, perms) != 0:
                 raise OutOfMemory(f"host frame pool exhausted while copying a shared frame of VM {self.id}")
-            for flush in self.tlb_listeners:
-                flush()
             return int(hfn[0])
         if not allocate:
             return None
@@ -169,6 +167,12 @@ class GuestMemory:
         self.s2[gfn] = (hfn << PAGE_SHIFT) | S2_RWX
         self.c.frames_owned += 1
         return hfn
+
+    def s2_changed(self) -> None:
+        """A stage-2 entry lost its frame or a permission: returns once no vCPU of this VM can
+        use a translation made before (TLB shootdown, csrc/mmu.c pyhv_vm_s2_changed).  Only
+        then may the frame it named change hands."""
+        lib.pyhv_vm_s2_changed(self.c)
 
     def release(self, gfn: int) -> None:
         """Give guest frame gfn back to the pool (scrubbed); the next touch is demand-zero."""
@@ -181,8 +185,7 @@ class GuestMemory:
         self.s2[gfn] = 0
         self._forget_code(gfn)
         self.c.frames_owned -= 1
-        for flush in self.tlb_listeners:
-            flush()
+        self.s2_changed()
         self.pool.free(hfn)
 
     def share_into(self, other: "GuestMemory", gfn: int, other_gfn: int) -> None:
@@ -201,11 +204,9 @@ class GuestMemory:
         self.pool.share(hfn)
         cow = (hfn << PAGE_SHIFT) | S2_V | S2_R | S2_X | S2_COW
         self.s2[gfn] = cow
+        self.s2_changed()  # no writable TLB entry outlives the downgrade before the other VM sees the frame
         other.s2[other_gfn] = cow
         other.c.frames_owned += 1
-        for mem in {id(self): self, id(other): other}.values():
-            for flush in mem.tlb_listeners:  # a writable TLB entry must not outlive the downgrade
-                flush()
 
     def remap(self, src_gfn: int, dst_gfn: int) -> None:
         """Move the frame behind guest frame src_gfn to dst_gfn (src becomes untouched RAM)."""
@@ -217,8 +218,7 @@ class GuestMemory:
         self.s2[dst_gfn], self.s2[src_gfn] = self.s2[src_gfn], 0
         for harts in (self.code_harts, self.write_harts, self.alias_harts):  # they follow the frame
             harts[dst_gfn], harts[src_gfn] = harts[src_gfn], 0
-        for flush in self.tlb_listeners:
-            flush()
+        self.s2_changed()
 
     def _forget_code(self, gfn: int) -> None:
         """Guest frame gfn no longer has its frame: no hart holds code or entries for it."""

@@ -45,6 +45,8 @@ class Tracer:
         if kind == lib.PYHV_TRACE_INT:
             what = f"interrupt {cause & 0x7FFFFFFF}" if cause >> 31 else f"exception {cause}"
             return f"int: {what} epc=0x{pc:08x} tval=0x{value:08x} {PRIV.get(pfrom, pfrom)}->{PRIV.get(pto, pto)}"
+        if cause == lib.PYHV_TRACE_MMU_FLUSH:
+            return f"mmu: tlb flush (stage-2 generation {value})"
         if cause & 0x100:
             return f"mmu: {PRIV.get(pfrom, pfrom)} va=0x{pc:08x} fault cause {cause & 0xFF}"
         return f"mmu: {PRIV.get(pfrom, pfrom)} {ACCESS.get(cause, cause)} va=0x{pc:08x} -> 0x{value:08x} {_perms(pto)}"

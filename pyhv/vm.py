@@ -42,7 +42,6 @@ class VM:
         # the same instant (guest atomics are not atomic across engines: facts Q8).
         self.vcpus = [VCpu(self, i) for i in range(vcpus)]
         self.memory.write_listeners.append(self._drop_code)
-        self.memory.tlb_listeners.append(self._flush_tlbs)
         if mmu == "unicorn":
             self._map_ram_identity()
             self.memory.pinned = True  # its engine maps every frame for good: none may change hands
@@ -116,10 +115,6 @@ class VM:
     def _drop_code(self, hfn: int, nframes: int) -> None:
         for cpu in self.vcpus:
             cpu.invalidate_frames(hfn, nframes)
-
-    def _flush_tlbs(self) -> None:
-        for cpu in self.vcpus:
-            cpu.flush_tlb()
 
     # ---- guest-physical memory -------------------------------------------------
     def load(self, gpa: int, data: bytes) -> None:

@@ -11,6 +11,8 @@ import struct
 
 import pytest
 from conftest import RAM_BASE, RESULTS
+from hypothesis import given
+from hypothesis import strategies as st
 
 MMUS = ["pyhv", "unicorn"]
 MASK32 = 0xFFFFFFFF
@@ -516,3 +518,88 @@ def test_paging_differential(paging_runs):
     assert a["regs"] == b["regs"]
     assert a["results"] == b["results"]
     assert a["data"] == b["data"]
+
+
+# ---- access faults: both MMUs (issue 9 item 8) --------------------------------------
+
+# One M-mode probe, assembled here: a load, store, AMO or jump at t0, then ebreak.  The M handler
+# records mcause/mtval/mepc in s2/s3/s4, counts traps in s0 and resumes after the probe (after the
+# jalr, through ra, for a fetch fault).  With MPRV the data access goes through an Sv32 table of
+# identity megapages at S privilege, so the walk succeeds and the physical access is what faults.
+FAULT_ROOT = RAM_BASE + 0x4000
+FAULT_TARGETS = [0x0, 0x7F8, 0x1000, 0x1FFC, 0x100000, 0x2000000, 0x10000000, 0x10001000, 0x10001FFC,
+                 0x20000000, 0x20000FFC, 0x40000000, 0x7FFFFFFC, RAM_BASE + (1 << 20) - 4, RAM_BASE + (1 << 20),
+                 0xC0000000, 0xFFFFF000, 0xFFFFFFFC]  # fmt: skip
+
+
+def _fault_probe_program(op: str, mprv: bool) -> bytes:
+    from pyhv import isolation as iso
+
+    handler = RAM_BASE + 0x200
+    csrr = lambda rd, csr: iso.csr(2, rd, csr, 0)  # noqa: E731
+    probe = {"lw": iso.load("lw", 7, 5, 0), "lbu": iso.load("lbu", 7, 5, 3), "sw": iso.store("sw", 6, 5, 0),
+             "sh": iso.store("sh", 6, 5, 2), "amoadd": iso.amo("amoadd", 7, 5, 6), "lr": iso.amo("lr", 7, 5, 0),
+             "fetch": iso.jalr(1, 5, 0)}[op]  # fmt: skip
+    mstatus = (1 << 17 | 1 << 11) if mprv else 0  # MPRV, MPP = S
+
+    def li(rd, value):
+        hi = (value + 0x800) >> 12
+        return [iso.lui(rd, hi), iso.addi(rd, rd, value - (hi << 12))]
+
+    code = [*li(28, handler), iso.csr(1, 0, 0x305, 28),  # mtvec
+            *li(28, mstatus), iso.csr(2, 0, 0x300, 28),  # mstatus |=
+            probe, iso.addi(9, 9, 1), iso.EBREAK]  # fmt: skip
+    trap = [csrr(18, 0x342), csrr(19, 0x343), csrr(20, 0x341), iso.addi(8, 8, 1),
+            iso.addi(29, 0, 1), iso.branch(1, 18, 29, 12), iso.csr(1, 0, 0x341, 1), 0x30200073,  # fetch: mepc = ra
+            iso.addi(30, 20, 4), iso.csr(1, 0, 0x341, 30), 0x30200073]  # fmt: skip
+    image = bytearray(struct.pack(f"<{len(code)}I", *code).ljust(0x200, b"\0"))
+    return bytes(image + struct.pack(f"<{len(trap)}I", *trap))
+
+
+def run_fault_probe(mmu: str, op: str, target: int, mprv: bool) -> dict:
+    from pyhv.devices.virtio_mmio import EmptySlot
+    from pyhv.memory import FramePool
+    from pyhv.vm import VM
+
+    # pmp=False: a hart without PMP, as Unicorn's own MMU is with no PMP entry programmed (this
+    # probe compares stage-2 access faults; tests/test_pmp.py covers PMP)
+    vm = VM(FramePool(size_mib=4), mem_size_mib=1, mmu=mmu, pmp=False)
+    try:
+        vm.load_rom(struct.pack("<I", 0x00008067) * (0x10000 // 4))  # ROM: ret, ret, ... (a fetch there returns)
+        vm.add_device(0x10001000, EmptySlot())
+        vm.load(RAM_BASE, _fault_probe_program(op, mprv))
+        megapages = [(i << 20 | 0xCF) for i in range(1024)]  # VA i << 22 -> PA i << 22, V R W X A D
+        vm.load(FAULT_ROOT, struct.pack("<1024I", *megapages))
+        cpu = vm.cpu
+        cpu.pc, cpu.priv, cpu.ebreak_exits = RAM_BASE, 3, True
+        cpu["satp"], cpu["t0"], cpu["t1"] = 1 << 31 | FAULT_ROOT >> 12, target, 0x5EED1234
+        ex = cpu.run(10_000)
+        return {"exit": (ex.reason, ex.pc), **{r: cpu[r] for r in ("s0", "s1", "s2", "s3", "s4", "t2", "ra")}}
+    finally:
+        vm.close()
+
+
+@pytest.mark.parametrize("op", ["lw", "sw", "fetch"])
+def test_unmapped_physical_access_is_an_access_fault_in_both_mmus(op):
+    """A load from nowhere used to end Unicorn-MMU runs as fatal; both MMUs raise the access fault."""
+    cause = {"lw": 5, "sw": 7, "fetch": 1}[op]
+    for mmu in MMUS:
+        got = run_fault_probe(mmu, op, 0x40000000, mprv=False)
+        assert got["exit"] == ("breakpoint", RAM_BASE + 4 * 8), (mmu, got)
+        assert (got["s0"], got["s1"], got["s2"], got["s3"]) == (1, 1, cause, 0x40000000), (mmu, got)
+        assert got["s4"] == (0x40000000 if op == "fetch" else RAM_BASE + 4 * 6), (mmu, got)
+
+
+@given(op=st.sampled_from(["lw", "lbu", "sw", "sh", "amoadd", "lr", "fetch"]),
+       target=st.one_of(st.sampled_from(FAULT_TARGETS), st.integers(0, 0xFFFFFFFF).map(lambda a: a & ~3)),
+       mprv=st.booleans())  # fmt: skip
+def test_access_faults_differential(op, target, mprv):
+    """pyhv's MMU and Unicorn's built-in one agree on every access fault: cause, mtval, mepc, and
+    that the guest handles it (no fatal exit)."""
+    if op == "fetch" and RAM_BASE <= target < RAM_BASE + (1 << 20):
+        target = 0x40000000  # jumping into RAM would run whatever is there
+    if RAM_BASE <= target < RAM_BASE + 0x5000:
+        target += 0x8000  # the program and its page table stay as they are
+    pyhv, unicorn = run_fault_probe("pyhv", op, target, mprv), run_fault_probe("unicorn", op, target, mprv)
+    assert pyhv["exit"][0] == "breakpoint", pyhv
+    assert pyhv == unicorn

@@ -1,8 +1,9 @@
 """Isolation part 1, between VMs (stage 2): a state machine creates and destroys VMs, touches,
 frees, shares (copy-on-write) and remaps their pages, and makes them walk random page tables
 through the C MMU; after every step check_isolation holds and no VM's RAM changed except by its
-own doing (pyhv.isolation.IsolationMachine).  Also: the checker itself catches each kind of
-corruption it claims to."""
+own doing (pyhv.isolation.IsolationMachine); its VMs have several vCPUs that run code between
+those operations, and every translation a vCPU caches is checked against the owner table.  Also:
+the checkers themselves catch each kind of corruption they claim to."""
 
 import numpy as np
 import pytest
@@ -21,7 +22,9 @@ class Stage2Machine(iso.IsolationMachine):
     WALK_SHARED_FRAMES = True
 
 
-TestStage2 = Stage2Machine.TestCase
+# Its examples run vCPUs: the thorough profile's 2000 of them take several minutes (17 on a loaded
+# 2-core host), past the suite's default hang guard.
+TestStage2 = pytest.mark.timeout(3600)(Stage2Machine.TestCase)
 
 
 def _two_vms():
@@ -86,3 +89,46 @@ def test_fill_of_a_shared_frame_is_read_only_and_a_store_copies_it():
     iso.check_isolation(pool, [a, b])
     assert np.array_equal(iso.ram_image(b)[2], iso.ram_image(a)[0])
     assert a.memory.s2[0] & S2_V
+
+
+def _run_loads(vm, *gpas):
+    """vCPU 0 runs iso.ACCESS_PROGRAM (from page 8) loading the words at gpas into s2, s3, ..."""
+    if vm.read_phys(RAM + 0x8000, len(iso.ACCESS_PROGRAM)) != iso.ACCESS_PROGRAM:
+        vm.write_phys(RAM + 0x8000, iso.ACCESS_PROGRAM)
+    cpu = vm.cpu
+    for i in range(8):
+        cpu[f"a{i}"] = gpas[i] if i < len(gpas) else 0
+    cpu.pc, cpu.priv, cpu.ebreak_exits = RAM + 0x8000, 3, True
+    assert cpu.run(10_000).reason == "breakpoint"
+    return [cpu[f"s{2 + i}"] for i in range(len(gpas))]
+
+
+def test_tlb_checker_catches_a_translation_stage_2_no_longer_names():
+    pool, a, b = _two_vms()
+    shadow = iso.TlbShadow(b.cpu)
+    assert _run_loads(b, RAM + 0x2000) == [int.from_bytes(b"aaaa", "little")]  # b's page 2 is a's page 0
+    assert shadow.drain().count("fill") >= 2  # the code page and page 2
+    iso.check_tlb(b, shadow)
+    shared = int(b.memory.s2[2])
+    b.memory.s2[2] = int(b.memory.s2[1])  # a bug: the frame goes, but no shootdown
+    with pytest.raises(iso.IsolationError, match="no longer names"):
+        iso.check_tlb(b, shadow)
+    b.memory.s2[2] = shared & ~S2_COW | 4  # a bug: the shared frame mapped writable, and a writable fill
+    iso.check_tlb(b, shadow)  # the read-only entry is still fine
+    shadow.entries.add(iso.TlbEntry(RAM + 0x2000, 3, pool.engine_base + (shared >> PAGE_SHIFT << PAGE_SHIFT), 3))
+    with pytest.raises(iso.IsolationError, match="writable"):
+        iso.check_tlb(b, shadow)
+
+
+def test_a_vcpu_flushes_before_it_runs_after_a_stage_2_change():
+    pool, a, b = _two_vms()
+    shadow = iso.TlbShadow(b.cpu)
+    _run_loads(b, RAM + 0x2000)
+    shadow.drain()
+    b.memory.release(2)  # stage 2 changed while the vCPU was stopped: it may keep its TLB until it runs
+    assert shadow.stale
+    iso.check_tlb(b, shadow)
+    assert _run_loads(b, RAM + 0x2000) == [0]
+    assert shadow.drain()[0] == "flush" and not shadow.stale
+    iso.check_tlb(b, shadow)
+    iso.check_isolation(pool, [a, b])
