@@ -65,7 +65,7 @@ extern struct uc_api uc;
 
 /* Host access to CSRs.  Unicorn checks the vCPU's *current* privilege on every
  * CSR access from the host and silently drops (or garbles) it below the CSR's
- * level (unicorn-rv32-facts.md section 0), so every access runs at PRIV = 3. */
+ * level (docs/engine-facts.md §0), so every access runs at PRIV = 3. */
 uint32_t csr_get(uc_engine *u, int regid);
 void csr_set(uc_engine *u, int regid, uint32_t value);
 uint32_t reg_get(uc_engine *u, int regid);

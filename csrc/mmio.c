@@ -1,6 +1,6 @@
 /* mmio.c: MMIO windows whose device model is Python, with one hot status register
  * served in C.  A guest polling a UART's LSR before every byte would otherwise pay
- * a Python call (~1.6 us) per poll (facts, "MMIO cost"); here the model publishes
+ * a Python call (~1.6 us) per poll (engine facts, costs); here the model publishes
  * the register's current value and C answers reads of it while that value has no
  * read side effect (the model names the bits that do, e.g. the 16550's LSR error
  * bits, cleared by reading).  Everything else goes to the model, inside the

@@ -559,7 +559,7 @@ static int pmp_fill(struct pyhv_vcpu *v, int priv, uint64_t gpa, uint32_t vpage,
 
 /* UC_HOOK_TLB_FILL: called by Unicorn on every TLB miss, with vaddr page-aligned.
  * Refusing the fill makes emu_start return UC_ERR_EXCEPTION with PC at the faulting
- * instruction (facts section 5); the run loop then delivers fault_cause. */
+ * instruction (engine facts §5); the run loop then delivers fault_cause. */
 bool tlb_fill(uc_engine *u, uint64_t vaddr, uc_mem_type type, uc_tlb_entry *e, void *data)
 {
     struct pyhv_vcpu *v = data;

@@ -1,5 +1,5 @@
-/* trap.c: what a RISC-V hart does on a trap and Unicorn does not (facts section
- * "Trap delivery"): entry into mtvec/stvec with delegation for every synchronous
+/* trap.c: what a RISC-V hart does on a trap and Unicorn does not (engine facts §1,
+ * docs/engine-facts.md): entry into mtvec/stvec with delegation for every synchronous
  * exception, M-level interrupts kept in a virtual mip, rdtime emulation.
  * Privileged spec 3.1.6.1 (privilege stack), 3.1.7 (mtvec), 3.1.8 (medeleg and
  * mideleg), 3.1.9 (mip/mie), 3.3.1 (trap entry).  Readable twin: pyhv/trap.py.
@@ -8,7 +8,7 @@
 
 /* ---- interrupts the engine delivers itself ---------------------------------
  *
- * S-level lines sit in the engine's mip (Unicorn refuses M-level ones, facts Q4),
+ * S-level lines sit in the engine's mip (Unicorn refuses M-level ones, engine facts §4),
  * and the engine enters their handler on its own, without any hook (Unicorn's
  * riscv_cpu_exec_interrupt).  Such an entry is seen afterwards, at the first
  * block of the handler: its address is the trap vector (xtvec, + 4 * cause when
@@ -190,7 +190,7 @@ static uint32_t gpr_get(uc_engine *u, uint32_t rs)
     return rs ? reg_get(u, UC_RISCV_REG_X0 + (int)rs) : 0;
 }
 
-/* Counter CSRs that Unicorn cannot serve deterministically (facts Q3): time and
+/* Counter CSRs that Unicorn cannot serve deterministically (engine facts §3): time and
  * timeh trap as illegal, so we answer them from the virtual clock; cycle and
  * instret we answer from the instruction count when they do trap.  Honours
  * mcounteren/scounteren (3.1.11).  Returns true if the instruction was emulated. */
@@ -259,7 +259,7 @@ bool insn_mem_access(struct pyhv_vcpu *v, uint32_t insn, uint32_t *addr, uint32_
 }
 
 /* UC_HOOK_INTR: Unicorn reports a synchronous exception.  PC is already past the
- * instruction (epc = PC - 4 for every intno, facts Q2). */
+ * instruction (epc = PC - 4 for every intno, engine facts §2). */
 void hook_intr(uc_engine *u, uint32_t intno, void *data)
 {
     struct pyhv_vcpu *v = data;
@@ -291,7 +291,7 @@ void hook_intr(uc_engine *u, uint32_t intno, void *data)
     case 5:
     case 6:
     case 7:
-        /* only in Unicorn-MMU mode: the address sits in env->badaddr (facts Q2) */
+        /* only in Unicorn-MMU mode: the address sits in env->badaddr (engine facts §2) */
         if (v->ctx && uc.context_save(u, v->ctx) == UC_ERR_OK)
             memcpy(&tval, (uint8_t *)v->ctx + v->badaddr_off, 4);
         if ((intno == 13 || intno == 5) && read_insn(v, epc, &insn) == 0)
@@ -303,7 +303,7 @@ void hook_intr(uc_engine *u, uint32_t intno, void *data)
     trap_enter(v, cause, epc, tval);
 }
 
-/* UC_HOOK_INSN_INVALID: ebreak and c.ebreak arrive here (facts Q2), PC = the insn. */
+/* UC_HOOK_INSN_INVALID: ebreak and c.ebreak arrive here (engine facts §2), PC = the insn. */
 bool hook_insn_invalid(uc_engine *u, void *data)
 {
     struct pyhv_vcpu *v = data;
@@ -417,7 +417,7 @@ bool interrupts_check(struct pyhv_vcpu *v, uint32_t pc)
         return true;
     if (kick) {
         /* The engine takes an S interrupt only when its TB loop exits; rewriting
-         * PC to this block's start forces that exit right here (facts Q4). */
+         * PC to this block's start forces that exit right here (engine facts §4). */
         reg_set(v->uc, UC_RISCV_REG_PC, pc);
         return true;
     }

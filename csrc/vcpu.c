@@ -127,7 +127,7 @@ void pyhv_vcpu_advance_idle(struct pyhv_vcpu *v, uint64_t ticks)
 }
 
 /* Raise or lower an interrupt line.  M-level bits live in vmip (Unicorn refuses
- * them in mip, facts Q4); S-level bits are handed to the engine's mip at the next
+ * them in mip, engine facts §4); S-level bits are handed to the engine's mip at the next
  * block boundary, because the caller may be inside an MMIO callback. */
 void pyhv_vcpu_set_irq(struct pyhv_vcpu *v, int bit, int level)
 {
@@ -334,7 +334,7 @@ static uint32_t block_insns(struct pyhv_vcpu *v, uint32_t pc, uint32_t size)
 /* ---- the block hook ------------------------------------------------------ */
 
 /* UC_HOOK_BLOCK, called before each translated block runs.  Counting here costs
- * 7-10 % of raw speed on compiled code (facts, "Compiled C code"). */
+ * 7-10 % of raw speed on compiled code (engine facts, costs). */
 static void hook_block(uc_engine *u, uint64_t address, uint32_t size, void *data)
 {
     struct pyhv_vcpu *v = data;
@@ -355,7 +355,7 @@ static void hook_block(uc_engine *u, uint64_t address, uint32_t size, void *data
     }
     int32_t req = __atomic_exchange_n(&v->exit_request, 0, __ATOMIC_SEQ_CST);
     if (req || v->insns >= v->stop_at) {
-        /* Rewriting PC skips this block (facts Q10): it runs, and is counted, on resume. */
+        /* Rewriting PC skips this block (engine facts §10): it runs, and is counted, on resume. */
         v->exit_reason = req ? req : PYHV_EXIT_BUDGET;
         v->exit_pc = pc;
         reg_set(u, UC_RISCV_REG_PC, pc);
@@ -363,8 +363,8 @@ static void hook_block(uc_engine *u, uint64_t address, uint32_t size, void *data
         return;
     }
     if ((v->flush_pending || v->nstale) && code_sync(v)) {
-        /* This block may be translated code just dropped: writing PC skips it (facts
-         * Q10), so the engine looks it up again, and translates it anew if it was. */
+        /* This block may be translated code just dropped: writing PC skips it (engine
+         * facts §10), so the engine looks it up again, and translates it anew if it was. */
         reg_set(u, UC_RISCV_REG_PC, pc);
         return;
     }
@@ -373,7 +373,7 @@ static void hook_block(uc_engine *u, uint64_t address, uint32_t size, void *data
     if (s2_stale(v)) {
         /* Stage 2 changed under a running vCPU (another thread): drop the TLB, then
          * rewrite PC so this block, looked up through the old TLB, is looked up again
-         * (facts Q10; not honoured in the first block after emu_start, which the run
+         * (engine facts §10; not honoured in the first block after emu_start, which the run
          * loop enters with a fresh TLB). */
         s2_sync(v);
         reg_set(u, UC_RISCV_REG_PC, pc);
@@ -549,7 +549,7 @@ int pyhv_vcpu_run(struct pyhv_vcpu *v, uint64_t budget)
         }
         if (err == UC_ERR_EXCEPTION && v->resume_ok)
             continue;
-        /* emu_start returned by itself after a wfi (facts Q3: PC past it; the
+        /* emu_start returned by itself after a wfi (engine facts §3: PC past it; the
          * status is UC_ERR_OK, or UC_ERR_EXCEPTION in UC_TLB_VIRTUAL mode). */
         bool wfi = read_insn(v, pc - 4, &insn) == 0 && insn == 0x10500073;
         if (!wfi && err != UC_ERR_OK)

@@ -52,7 +52,7 @@ def _raw_run(program: bytes, a0: int, until: int, setup=None, tlb_virtual=False)
     t0 = time.perf_counter()
     try:
         uc.emu_start(RAM_BASE, until)
-    except unicorn.UcError:  # the final ebreak, with no hook for it, ends emu_start (facts Q2)
+    except unicorn.UcError:  # the final ebreak, with no hook for it, ends emu_start (engine facts §2)
         pass
     dt = time.perf_counter() - t0
     pc = uc.reg_read(rc.UC_RISCV_REG_PC)

@@ -181,7 +181,7 @@ def _check(engine: str, name: str, a0: int, finisher_word: int, expected: int) -
 
 def run_raw(image: bytes, name: str, expected: int) -> float:
     """Raw Unicorn: RAM and the finisher page from plain mem_map, one emu_start, no hooks;
-    the program's ebreak ends emu_start (no hook for it: engine facts Q2)."""
+    the program's ebreak ends emu_start (no hook for it: engine engine facts §2)."""
     uc = unicorn.Uc(unicorn.UC_ARCH_RISCV, unicorn.UC_MODE_RISCV32)
     uc.mem_map(RAM_BASE, RAM_MIB << 20)
     uc.mem_map(FINISHER_BASE, 0x1000)

@@ -1,6 +1,6 @@
 """Property-based isolation testing: hypothesis strategies, C MMU probes and invariant checks.
 
-What pyhv promises (DESIGN.md section 3): nothing a guest does, through any page
+What pyhv promises (docs/architecture.md §3, docs/threat-model.md): nothing a guest does, through any page
 table, any access and any privilege, reaches a host frame its VM does not own,
 and frames are scrubbed before they change owner.  This module is the toolkit the
 `isolation` test suite is built from, and it is meant to be imported by users who

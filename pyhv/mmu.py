@@ -229,7 +229,7 @@ S2_X = 0x8
 
 
 class Stage2:
-    """One VM's stage-2 table: guest frame number (relative to ram_base) -> host frame (DESIGN.md 3).
+    """One VM's stage-2 table: guest frame number (relative to ram_base) -> host frame (docs/architecture.md §3).
 
     Only guest RAM goes through it; ROM and MMIO windows are identity-mapped by the VM.
     """

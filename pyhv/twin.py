@@ -38,7 +38,7 @@ def flat_engine(ram_base: int, ram_size: int, program: bytes, tlb_virtual: bool 
 
 
 def read_state(uc) -> dict:
-    """The trap-relevant hart state, read at PRIV = 3 (Unicorn drops lower-privilege CSR reads, facts section 0)."""
+    """The trap-relevant hart state, read at PRIV = 3 (Unicorn drops lower-privilege CSR reads, engine facts §0)."""
     priv = uc.reg_read(rc.UC_RISCV_REG_PRIV)
     uc.reg_write(rc.UC_RISCV_REG_PRIV, 3)
     state = {name: uc.reg_read(reg) & 0xFFFFFFFF for name, reg in _STATE_CSRS.items()}
@@ -62,7 +62,7 @@ def install_trap_twin(uc) -> None:
     def on_intr(uc, intno, _):
         state = read_state(uc)
         cause = intno
-        if intno == 8:  # Unicorn reports 8 for ecall from every mode (facts Q1)
+        if intno == 8:  # Unicorn reports 8 for ecall from every mode (engine facts §1)
             cause = {0: trap.CAUSE_USER_ECALL, 1: trap.CAUSE_SUPERVISOR_ECALL}.get(state["priv"], 11)
         state["pc"] = (state["pc"] - 4) & 0xFFFFFFFF
         write_state(uc, trap.take_trap(state, cause, 0, False))

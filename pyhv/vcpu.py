@@ -29,7 +29,7 @@ CSRS = {
     if hasattr(rc, f"UC_RISCV_REG_{name}")
 }
 ACCESS = {"read": lib.PYHV_ACC_READ, "write": lib.PYHV_ACC_WRITE, "fetch": lib.PYHV_ACC_FETCH}
-# Unicorn's context blob: 40-byte header + CPURISCVState, badaddr at +400 (facts Q2).
+# Unicorn's context blob: 40-byte header + CPURISCVState, badaddr at +400 (engine facts §2).
 _CTX_BADADDR = 440
 _pmp_off = None
 

@@ -39,7 +39,7 @@ class VM:
         if not 1 <= vcpus <= 8:
             raise ConfigError(f"{vcpus} vCPUs: a VM has 1 to 8 (the CLINT's harts)")
         # SMP: one engine per hart over the same stage 2; the harts of one VM never run at
-        # the same instant (guest atomics are not atomic across engines: facts Q8).
+        # the same instant (guest atomics are not atomic across engines: engine facts §8).
         self.vcpus = [VCpu(self, i) for i in range(vcpus)]
         self.memory.write_listeners.append(self._drop_code)
         if mmu == "unicorn":
@@ -68,7 +68,7 @@ class VM:
         """Map a Python device (pyhv.devices.Device protocol) at guest-physical `base`.
 
         Its registers are served inside Unicorn's MMIO callbacks, so an access
-        completes in place and the block never re-executes (facts: never stop the
+        completes in place and the block never re-executes (engine facts §6: never stop the
         engine from a memory hook).  A device that raises is a host bug: the vCPU
         stops at the next block boundary and run() re-raises it."""
         size = -(-device.SIZE // 4096) * 4096

@@ -63,7 +63,7 @@ def boot(programs):
         vm.close()
 
 
-# Hypothesis profiles (DESIGN.md 7).  "ci", the default, is quick and derandomized: every run
+# Hypothesis profiles (docs/threat-model.md, how the promises are checked).  "ci", the default, is quick and derandomized: every run
 # tries the same examples.  "thorough" is opt-in and random:
 #     python -m pytest -m isolation --hypothesis-profile=thorough
 # (the hypothesis pytest plugin loads a profile named on the command line after this file).
