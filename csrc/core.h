@@ -87,6 +87,7 @@ int stage2(struct pyhv_vm *vm, uint64_t gpa, int access, int demand, uint32_t *e
 uint8_t *guest_ptr(struct pyhv_vm *vm, uint64_t gpa, uint32_t len);
 uint32_t fault_cause(int access, bool page_fault);
 void set_current_vcpu(struct pyhv_vcpu *v);
+struct pyhv_vcpu *current_vcpu(void);
 bool s2_stale(struct pyhv_vcpu *v);
 void s2_sync(struct pyhv_vcpu *v);
 

@@ -214,6 +214,11 @@ void set_current_vcpu(struct pyhv_vcpu *v)
     cur_vcpu = v;
 }
 
+struct pyhv_vcpu *current_vcpu(void)
+{
+    return cur_vcpu;
+}
+
 bool s2_stale(struct pyhv_vcpu *v)
 {
     return __atomic_load_n(&v->s2_seen, __ATOMIC_SEQ_CST) != __atomic_load_n(&v->vm->s2_gen, __ATOMIC_SEQ_CST);

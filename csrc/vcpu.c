@@ -93,10 +93,10 @@ static void update_next_event(struct pyhv_vcpu *v)
      * mret...), and only the block hook can take it: look at every block. */
     if ((v->vmip & MIP_M_BITS) || v->pmp_step)
         v->next_event = 0; /* pmp_step: the hook ends the step at the next block */
-    /* pyhv_vm_s2_changed on another thread bumps the stage-2 generation, then zeroes
-     * next_event: a store above may have hidden that zero, so look for ourselves. */
+    /* pyhv_vm_s2_changed and pyhv_vcpu_invalidate on another thread set their flag,
+     * then zero next_event: a store above may have hidden that zero, so look for ourselves. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (s2_stale(v))
+    if (s2_stale(v) || __atomic_load_n(&v->nstale, __ATOMIC_SEQ_CST))
         v->next_event = 0;
 }
 
@@ -591,8 +591,7 @@ int pyhv_vcpu_flush_tlb(struct pyhv_vcpu *v)
 bool code_sync(struct pyhv_vcpu *v)
 {
     uc_engine *u = v->uc;
-    uint32_t n = v->nstale;
-    v->nstale = 0;
+    uint32_t n = __atomic_exchange_n(&v->nstale, 0, __ATOMIC_SEQ_CST); /* pyhv_vcpu_invalidate may set it */
     if (n == 0) {
         if (v->flush_pending) {
             v->flush_pending = 0;
@@ -626,6 +625,14 @@ bool code_sync(struct pyhv_vcpu *v)
 int pyhv_vcpu_invalidate(struct pyhv_vcpu *v, uint32_t hfn, uint32_t nframes)
 {
     uc_engine *u = v->uc;
+    if (__atomic_load_n(&v->running, __ATOMIC_SEQ_CST) && current_vcpu() != v) {
+        /* The vCPU is inside its engine on another thread, and an engine may only be
+         * touched from its own thread: it drops all of its translated code itself
+         * before its next block (code_sync; a TLB shootdown that follows waits for it). */
+        __atomic_store_n(&v->nstale, PYHV_MAX_STALE + 1, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&v->next_event, 0, __ATOMIC_SEQ_CST);
+        return 0;
+    }
     v->counters[PYHV_CNT_TB_INVAL] += nframes;
     if (v->mmu_mode == PYHV_MMU_UNICORN || nframes > 64) {
         tb_forget_all(v); /* no block translated before is left */
