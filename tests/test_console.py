@@ -15,16 +15,21 @@ from pyhv import image
 GUESTS = __import__("pathlib").Path(__file__).parent / "guests"
 
 
-def read_until(fd, needle: bytes, timeout_s: float = 60) -> bytes:
+def read_until(fd: int, needle: bytes, timeout_s: float = 120) -> bytes:
+    """What fd gives until `needle` shows up, or the other end closes (a hang guard, not a
+    timing assertion).  The pty tests of test_stopping and test_tinyos_console use it too."""
     out = b""
     deadline = time.monotonic() + timeout_s
     while needle not in out and time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], 0.2)
         if ready:
             try:
-                out += os.read(fd, 4096)
+                chunk = os.read(fd, 65536)
             except OSError:
                 break
+            if not chunk:
+                break
+            out += chunk
     return out
 
 

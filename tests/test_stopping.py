@@ -28,6 +28,16 @@ SIGNALS = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT]
 MESSAGE = {signal.SIGINT: b"pyhv: interrupted"}
 
 
+def _reap(proc) -> None:
+    """However the test ended: the process is gone and its pipes are closed."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    for f in (proc.stdin, proc.stdout, proc.stderr):
+        if f is not None:
+            f.close()
+
+
 @pytest.fixture
 def finish_img(tmp_path):
     path = tmp_path / "finish.img"
@@ -51,11 +61,7 @@ def test_a_signal_during_mmio_ends_boot_with_its_status(finish_img, sig):
         status = proc.wait(timeout=60)
         stderr = proc.stderr.read()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for f in (proc.stdin, proc.stdout, proc.stderr):
-            f.close()
+        _reap(proc)
     assert status == 128 + sig
     assert stderr.strip() == expected_message(sig)
 
@@ -105,11 +111,7 @@ def test_a_signal_leaves_written_disk_data_in_the_file(tmp_path):
         os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait(timeout=60) == 128 + signal.SIGTERM
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for f in (proc.stdin, proc.stdout, proc.stderr):
-            f.close()
+        _reap(proc)
     r = subprocess.run([sys.executable, "-m", "pyhv", "fs", "get", str(img), "/keep"], capture_output=True, timeout=60)
     assert (r.returncode, r.stdout) == (0, b"kept\n")
 

@@ -6,32 +6,15 @@ once, or fed while the guest runs) and in a pseudo-terminal."""
 import os
 import pty
 import re
-import select
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from test_console import read_until
 
 ROOT = Path(__file__).resolve().parent.parent
 TINYOS = ROOT / "guests" / "tinyos.img"
 BOOT = [sys.executable, "-m", "pyhv", "boot", "--snapshot", str(TINYOS)]
-
-
-def read_until(fd: int, needle: bytes, timeout_s: float = 120) -> bytes:
-    """What fd gives until `needle` shows up (a hang guard, not a timing assertion)."""
-    out = b""
-    deadline = time.monotonic() + timeout_s
-    while needle not in out and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-    return out
 
 
 class Piped:
