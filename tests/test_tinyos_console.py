@@ -6,8 +6,10 @@ once, or fed while the guest runs) and in a pseudo-terminal."""
 import os
 import pty
 import re
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from test_console import read_until
@@ -23,13 +25,27 @@ class Piped:
     def __init__(self):
         self.proc = subprocess.Popen(BOOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.fd = self.proc.stdout.fileno()
+        self.pending = b""  # read, but past the needle of the last until()
 
     def send(self, data: bytes) -> None:
         self.proc.stdin.write(data)
         self.proc.stdin.flush()
 
-    def until(self, needle: bytes) -> bytes:
-        return read_until(self.fd, needle)
+    def until(self, needle: bytes, timeout_s: float = 120) -> bytes:
+        """The output up to and including the next `needle`, however the pipe chunks it; what
+        came after it waits for the next call (the deadline is a hang guard)."""
+        deadline = time.monotonic() + timeout_s
+        while needle not in self.pending and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.fd], [], [], 0.2)
+            if ready:
+                chunk = os.read(self.fd, 65536)
+                if not chunk:
+                    break
+                self.pending += chunk
+        end = self.pending.find(needle)
+        end = len(self.pending) if end < 0 else end + len(needle)
+        out, self.pending = self.pending[:end], self.pending[end:]
+        return out
 
     def close(self) -> int:
         if self.proc.poll() is None:
