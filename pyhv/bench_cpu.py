@@ -33,7 +33,7 @@ import numpy as np
 import unicorn
 from unicorn import riscv_const as rc
 
-from pyhv.errors import PyhvError
+from pyhv.errors import PyhvError, UsageError
 
 RAM_BASE = 0x8000_0000  # PYHV_RAM_BASE, csrc/abi.h
 FINISHER_BASE = 0x0010_0000  # PYHV_FINISHER_BASE
@@ -266,7 +266,7 @@ def bench_cpu(scale: float = 1.0, reps: int = 3, workloads: list[str] | None = N
     names = workloads or list(WORKLOADS)
     for name in names:
         if name not in WORKLOADS:
-            raise BenchError(f"unknown workload {name!r} (known: {', '.join(WORKLOADS)})")
+            raise UsageError(f"unknown workload {name!r} (known: {', '.join(WORKLOADS)})")
     qemu = shutil.which(QEMU)
     engines = [e for e in ENGINES if e != "qemu" or qemu]
     expected = {name: WORKLOADS[name][2]() for name in names}

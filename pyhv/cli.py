@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 
-from pyhv.errors import PyhvError, Signalled
+from pyhv.errors import PyhvError, Signalled, UsageError
 
 TRACE_ITEMS = ("int", "mmu", "exits", "guest_errors", "in_asm")
 
@@ -90,10 +90,6 @@ def positive_float(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a finite positive number: {text!r}")
     return value
-
-
-class UsageError(PyhvError):
-    """Options that parse one by one but do not go together: exit status 2, like argparse's."""
 
 
 class _Parser(argparse.ArgumentParser):

@@ -41,3 +41,8 @@ class Signalled(BaseException):
 
         super().__init__(f"terminated by {signal.Signals(signum).name}")
         self.signum = signum
+
+
+class UsageError(PyhvError):
+    """Options that parse one by one but do not go together, or name something that does not
+    exist (a benchmark workload): exit status 2, like argparse's."""

@@ -87,7 +87,7 @@ def test_cli_json_shape_without_qemu():
 
 def test_cli_rejects_unknown_workload():
     r = _cli("--workloads", "crc32,nope")
-    assert r.returncode == 1 and r.stderr.startswith("pyhv: unknown workload 'nope'") and "Traceback" not in r.stderr
+    assert r.returncode == 2 and r.stderr.startswith("pyhv bench: error: unknown workload 'nope'") and "Traceback" not in r.stderr
 
 
 @pytest.mark.skipif(shutil.which(bc.QEMU) is None,
